@@ -1,0 +1,136 @@
+//! Live database connections: the one trait every backend implements, and
+//! `connect`, which picks the backend from a URL.
+
+use std::time::Duration;
+
+use rev_sql::{Dialect, Statement};
+
+/// Where the version and history tables live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    /// The schema that holds both tables (None = the connection's default).
+    pub schema: Option<String>,
+    /// The version table's name (`alembic_version` to share a database with Alembic).
+    pub version: String,
+    /// The history table's name.
+    pub history: String,
+}
+
+/// Which way a step moves the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Applies a revision.
+    Upgrade,
+    /// Un-applies a revision.
+    Downgrade,
+    /// Changes the version table only.
+    Stamp,
+}
+
+impl Direction {
+    /// Returns the word stored in the history table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+            Direction::Stamp => "stamp",
+        }
+    }
+}
+
+/// One migration to run: its statements and its version-table change commit
+/// together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The revision applied or un-applied.
+    pub revision: String,
+    /// Which way.
+    pub direction: Direction,
+    /// The statements, in order (empty for a stamp or a merge without operations).
+    pub statements: Vec<Statement>,
+    /// Version rows to remove (each DELETE/UPDATE must touch exactly one row).
+    pub delete_versions: Vec<String>,
+    /// Version rows to add.
+    pub insert_versions: Vec<String>,
+    /// The checksum of the migration's operations, stored in the history table.
+    pub checksum: String,
+    /// False when the statements must run outside a transaction.
+    pub transactional: bool,
+}
+
+/// Why talking to the database failed. Messages never carry a password.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL could not be understood.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// The URL's scheme names no backend rev has.
+    #[error("unsupported database URL scheme `{0}`: expected sqlite, mssql, postgres or mysql")]
+    UnsupportedScheme(String),
+    /// Connecting failed.
+    #[error("cannot connect to {target}: {message}")]
+    Connect {
+        /// The server or file, without credentials.
+        target: String,
+        /// The driver's message.
+        message: String,
+    },
+    /// Another runner holds the lock.
+    #[error("another rev runner holds the migration lock; gave up after {0:?}")]
+    LockTimeout(Duration),
+    /// A statement of a migration failed; the migration's transaction was rolled back.
+    #[error("revision {revision} ({direction}) failed at statement {index}: {message}\n  statement: {sql}")]
+    Statement {
+        /// The revision being applied or un-applied.
+        revision: String,
+        /// `upgrade`, `downgrade` or `stamp`.
+        direction: &'static str,
+        /// The statement's 1-based position in the migration.
+        index: usize,
+        /// The statement's text.
+        sql: String,
+        /// The database's message (with its error number and line where it gives them).
+        message: String,
+        /// Whether earlier statements of the migration stayed committed (no
+        /// transactional DDL, or `transactional: false`).
+        partially_applied: bool,
+    },
+    /// The version table did not hold what the plan expected (another runner or
+    /// a hand edit changed it); nothing of the migration was kept.
+    #[error("version table out of step at revision {revision}: {message}")]
+    VersionMismatch {
+        /// The revision being applied or un-applied.
+        revision: String,
+        /// What was found.
+        message: String,
+    },
+    /// Any other database error.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What every backend must do. The engine never asks which backend it has.
+pub trait Backend {
+    /// Returns the dialect that renders SQL for this database.
+    fn dialect(&self) -> &dyn Dialect;
+
+    /// Takes the migration lock, waiting at most `timeout` for another runner.
+    fn lock(&mut self, timeout: Duration) -> Result<(), DbError>;
+
+    /// Releases the migration lock.
+    fn unlock(&mut self) -> Result<(), DbError>;
+
+    /// Creates the version and history tables when they are missing.
+    fn ensure_tables(&mut self, tables: &Tables) -> Result<(), DbError>;
+
+    /// Returns the rows of the version table, sorted; empty when the table is missing.
+    fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError>;
+
+    /// Returns, for each revision whose last history row is an upgrade or a
+    /// stamp, the checksum recorded then; empty when the table is missing.
+    fn applied_checksums(&mut self, tables: &Tables) -> Result<Vec<(String, String)>, DbError>;
+
+    /// Runs one step: its statements, its version-table change and its history
+    /// row, in one transaction unless the step is not transactional.
+    fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError>;
+}

@@ -1,0 +1,160 @@
+//! SQL dialects: render schema operations and version-table statements as SQL text.
+//!
+//! The engine talks to a [`Dialect`] and never matches on which one it is.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rev_schema::{Operation, Schema};
+
+/// The databases rev can render SQL for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DialectKind {
+    /// Microsoft SQL Server (T-SQL).
+    Mssql,
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
+}
+
+impl DialectKind {
+    /// Returns the name used on the command line and in `SqlFor`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DialectKind::Mssql => "mssql",
+            DialectKind::Sqlite => "sqlite",
+            DialectKind::Postgres => "postgres",
+            DialectKind::Mysql => "mysql",
+        }
+    }
+}
+
+impl fmt::Display for DialectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A dialect name that rev does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown dialect `{0}`: expected mssql, sqlite, postgres or mysql")]
+pub struct UnknownDialect(pub String);
+
+impl FromStr for DialectKind {
+    type Err = UnknownDialect;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "mssql" | "sqlserver" => Ok(DialectKind::Mssql),
+            "sqlite" => Ok(DialectKind::Sqlite),
+            "postgres" | "postgresql" => Ok(DialectKind::Postgres),
+            "mysql" | "mariadb" => Ok(DialectKind::Mysql),
+            other => Err(UnknownDialect(other.to_owned())),
+        }
+    }
+}
+
+/// One SQL statement as rendered for a dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The statement's text, without a trailing separator.
+    pub sql: String,
+    /// Whether the statement must open a batch of its own (SQL Server's
+    /// CREATE VIEW/PROCEDURE/FUNCTION/TRIGGER, and raw text split on `GO`).
+    pub own_batch: bool,
+}
+
+impl Statement {
+    /// Returns a statement that can share a batch with its neighbours.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Statement {
+            sql: sql.into(),
+            own_batch: false,
+        }
+    }
+}
+
+/// Why an operation could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// `SqlFor` has no text for this dialect.
+    #[error("SqlFor has no text for {0}")]
+    MissingSqlFor(DialectKind),
+    /// The operation names a table or column that the folded schema lacks.
+    #[error("{0}")]
+    UnknownObject(String),
+    /// The dialect cannot express the operation.
+    #[error("{dialect} cannot {what}")]
+    Unsupported {
+        /// The dialect.
+        dialect: DialectKind,
+        /// What it cannot do.
+        what: String,
+    },
+}
+
+/// What a dialect must know how to write.
+pub trait Dialect: Send + Sync {
+    /// Returns which dialect this is.
+    fn kind(&self) -> DialectKind;
+
+    /// Quotes an identifier, escaping the quote character.
+    fn quote_ident(&self, ident: &str) -> String;
+
+    /// Quotes a table name, prefixed by its schema when it has one.
+    fn qualified(&self, schema: Option<&str>, name: &str) -> String {
+        match schema {
+            Some(schema) => format!("{}.{}", self.quote_ident(schema), self.quote_ident(name)),
+            None => self.quote_ident(name),
+        }
+    }
+
+    /// Writes a string as a literal, for offline scripts only (live runs bind values).
+    fn string_literal(&self, value: &str) -> String {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+
+    /// Renders one operation; `before` is the schema just before it runs.
+    fn render_op(&self, op: &Operation, before: &Schema) -> Result<Vec<Statement>, RenderError>;
+
+    /// Returns the parameter placeholder for the `index`-th bound value (1-based):
+    /// `?` on SQLite and MySQL, `$1` on PostgreSQL, `@P1` on SQL Server.
+    fn placeholder(&self, index: usize) -> String;
+
+    /// Returns the statements that create the version table when it is missing:
+    /// Alembic's shape, `version_num VARCHAR(32) NOT NULL` with primary key `<table>_pkc`.
+    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement>;
+
+    /// Returns the statements that create the history table when it is missing
+    /// (DESIGN.md §6: id, revision, direction, checksum, started_at, duration_ms, applied_by).
+    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement>;
+
+    /// Returns the statement that opens a transaction.
+    fn begin_transaction(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// Returns the statement that commits a transaction.
+    fn commit_transaction(&self) -> &'static str {
+        "COMMIT"
+    }
+
+    /// Returns the statements an offline script starts with (SQL Server: `SET XACT_ABORT ON`).
+    fn script_preamble(&self) -> Vec<Statement> {
+        Vec::new()
+    }
+
+    /// Returns the line that ends a batch in offline scripts (`GO` on SQL Server).
+    fn batch_separator(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Returns whether DDL takes part in transactions (false on MySQL, which
+    /// commits implicitly before and after each DDL statement).
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+}
