@@ -146,6 +146,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(error) if error.status == 0 => ExitCode::SUCCESS,
         Err(error) => {
             let mut err = io::stderr().lock();
             let _ = writeln!(err, "error: {}", error.message);
