@@ -324,3 +324,80 @@ pub fn init(dir: &Path, dialect: &str) -> Result<Vec<PathBuf>, ProjectError> {
     fs::write(&env, example).map_err(io_error(&env))?;
     Ok(vec![config, versions, models, env])
 }
+
+/// Reads the declared tables of every `*.ron` file in a models directory
+/// (each file holds a list of `Table(..)`). A table declared twice, or a foreign
+/// key to a table that is not declared, is an error naming the file and position.
+pub fn load_models(dir: &Path) -> Result<Vec<rev_schema::Table>, ProjectError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(dir)(e)),
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io_error(dir))?.path();
+        if path.extension().is_some_and(|e| e == "ron") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let mut tables: Vec<(rev_schema::Table, PathBuf, String)> = Vec::new();
+    for path in paths {
+        let text = fs::read_to_string(&path).map_err(io_error(&path))?;
+        let declared: Vec<rev_schema::Table> =
+            migration::parse_ron(&text).map_err(|f| ProjectError::Parse {
+                path: path.clone(),
+                line: f.line,
+                col: f.col,
+                message: f.message,
+            })?;
+        for table in declared {
+            tables.push((table, path.clone(), text.clone()));
+        }
+    }
+    let at = |path: &Path, text: &str, needle: &str, message: String| {
+        let (line, col) = migration::locate(text, needle, 0);
+        ProjectError::Parse {
+            path: path.to_owned(),
+            line,
+            col,
+            message,
+        }
+    };
+    for (i, (table, path, text)) in tables.iter().enumerate() {
+        let key = (&table.schema, &table.name);
+        if let Some((_, first, _)) = tables[..i]
+            .iter()
+            .find(|(t, _, _)| (&t.schema, &t.name) == key)
+        {
+            return Err(at(
+                path,
+                text,
+                &format!("\"{}\"", table.name),
+                format!(
+                    "table `{}` is declared twice (also in {})",
+                    table.name,
+                    first.display()
+                ),
+            ));
+        }
+        for fk in &table.foreign_keys {
+            let known = tables
+                .iter()
+                .any(|(t, _, _)| t.name == fk.ref_table && t.schema == table.schema);
+            if !known {
+                return Err(at(
+                    path,
+                    text,
+                    &format!("\"{}\"", fk.ref_table),
+                    format!(
+                        "foreign key `{}` of table `{}` references table `{}`, which no model declares",
+                        fk.name, table.name, fk.ref_table
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(tables.into_iter().map(|(t, _, _)| t).collect())
+}
