@@ -35,8 +35,10 @@ pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
 
 /// A live SQL Server connection with the runtime that drives it.
 pub struct MssqlBackend {
-    runtime: Runtime,
+    // Declared before the runtime so that the socket is dropped while its
+    // reactor still exists.
     client: Connection,
+    runtime: Runtime,
     target: String,
     dialect: Mssql,
     locked: bool,
@@ -76,21 +78,23 @@ fn other(context: &str, error: &tiberius::error::Error) -> DbError {
     DbError::Other(format!("{context}: {}", describe(error)))
 }
 
-async fn open(config: Config) -> tiberius::Result<Connection> {
-    let tcp = TcpStream::connect(config.get_addr()).await?;
+/// Connects to `host:port`; the address is given apart from the config
+/// because `Config::get_addr` writes IPv6 hosts without brackets.
+async fn open(config: Config, host: &str, port: u16) -> tiberius::Result<Connection> {
+    let tcp = TcpStream::connect((host, port)).await?;
     tcp.set_nodelay(true)?;
     Client::connect(config, tcp.compat_write()).await
 }
 
 /// Connects, following one redirect: Azure SQL answers the login with the
 /// address of the node that really serves the database.
-async fn open_routed(config: Config) -> tiberius::Result<Connection> {
-    match open(config.clone()).await {
+async fn open_routed(config: Config, host: &str, port: u16) -> tiberius::Result<Connection> {
+    match open(config.clone(), host, port).await {
         Err(tiberius::error::Error::Routing { host, port }) => {
             let mut routed = config;
-            routed.host(host);
+            routed.host(&host);
             routed.port(port);
-            open(routed).await
+            open(routed, &host, port).await
         }
         other => other,
     }
@@ -359,7 +363,7 @@ impl MssqlBackend {
             .map_err(|e| failed(format!("cannot start the I/O runtime: {e}")))?;
         let config = options.to_config();
         let client = runtime.block_on(async {
-            let connecting = open_routed(config);
+            let connecting = open_routed(config, &options.host, options.port);
             match options.connect_timeout {
                 Some(limit) => match tokio::time::timeout(limit, connecting).await {
                     Ok(result) => result.map_err(|e| failed(describe(&e))),
@@ -369,8 +373,8 @@ impl MssqlBackend {
             }
         })?;
         Ok(MssqlBackend {
-            runtime,
             client,
+            runtime,
             target,
             dialect: Mssql,
             locked: false,

@@ -294,3 +294,17 @@ fn connect_timeout_is_honoured() {
     );
     drop(listener);
 }
+
+#[test]
+fn connect_to_ipv6_literal_reports_bracketed_target() {
+    // Whether [::1] refuses or has no IPv6 at all, the attempt stays on this
+    // machine and fails as a connection error naming the target.
+    let options = parse(&format!("mssql://sa:{SECRET}@[::1]:1/app"));
+    let err = MssqlBackend::connect(&options).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("cannot connect to [::1]:1/app: "),
+        "{message}"
+    );
+    assert!(!message.contains(SECRET));
+}
