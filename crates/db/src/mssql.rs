@@ -3,6 +3,10 @@
 //! tiberius is asynchronous; the [`Backend`] trait is not. The backend owns a
 //! current-thread tokio runtime and blocks on it inside each trait method, so
 //! callers never see async and no thread pool is started.
+//!
+//! Each statement of a step goes to the server as its own batch, inside one
+//! transaction opened with `SET XACT_ABORT ON`; revision ids reach the version
+//! and history tables as bound parameters (`@P1`), never as SQL text.
 
 #[path = "mssql_url.rs"]
 mod url;

@@ -2,9 +2,14 @@
 //!
 //! Names are quoted as `[x]` with `]` doubled; string values become `N'..'`
 //! literals with `'` doubled. Column defaults are named constraints
-//! `DF_<table>_<column>` so that later migrations can drop them by name, and
-//! every statement that needs T-SQL variables or must start a batch is marked
-//! `own_batch` so that offline scripts put a `GO` before it.
+//! `DF_<table>_<column>` so that later migrations can drop them by name.
+//!
+//! Statements that declare T-SQL variables, that T-SQL requires to open a
+//! batch (CREATE VIEW/PROCEDURE/FUNCTION/TRIGGER), or that come from raw text
+//! split on `GO` are marked `own_batch`. An offline script must give such a
+//! statement a batch to itself, with `GO` before and after it: CREATE PROCEDURE
+//! takes in everything up to the end of its batch, and declaring `@sql` twice
+//! in one batch is an error. Live runs send every statement as its own batch.
 
 use rev_schema::{
     Check, Column, ColumnType, Default, ForeignKey, OnDelete, Operation, Schema, Unique,
