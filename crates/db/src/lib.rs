@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use rev_sql::{Dialect, Statement};
 
+pub mod mssql;
+
 /// Where the version and history tables live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tables {

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use rev_schema::{Operation, Schema};
 
+pub mod mssql;
+
 /// The databases rev can render SQL for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DialectKind {
