@@ -68,6 +68,11 @@ pub(crate) fn ron_options() -> ron::Options {
 pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseFailure> {
     // A UTF-8 byte-order mark is what some Windows editors put first; it is not RON.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Most files are in the plain form rev writes; the fast reader takes those
+    // and leaves everything else, errors included, to RON.
+    if let Some(value) = crate::fast::from_str(text) {
+        return Ok(value);
+    }
     ron_options().from_str(text).map_err(|e| ParseFailure {
         line: e.span.start.line.max(1),
         col: e.span.start.col.max(1),

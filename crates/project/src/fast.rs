@@ -1,0 +1,692 @@
+//! A fast reader for the plain subset of RON that rev itself writes.
+//!
+//! Loading 100,000 migration files spends most of its time in RON's general
+//! parser (Unicode identifiers, raw strings, extensions, error positions). This
+//! deserializer accepts a strict subset of RON: ASCII identifiers, `//`
+//! comments, strings without escapes, decimal integers, and the
+//! structs, enums, options (with `implicit_some`), lists and tuples that rev's
+//! file types use. It drives the same serde visitors as RON, so every input it
+//! accepts yields the value RON would give. It never reports an error of its
+//! own: on anything outside the subset, or anything wrong, it gives up and the
+//! caller parses the text again with RON, which produces the exact message and
+//! position.
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer as _, Visitor};
+
+/// The one "error" of the fast path: the input needs the full RON parser.
+#[derive(Debug)]
+pub(crate) struct GiveUp;
+
+impl std::fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("outside the fast RON subset")
+    }
+}
+
+impl std::error::Error for GiveUp {}
+
+impl de::Error for GiveUp {
+    fn custom<T: std::fmt::Display>(_msg: T) -> Self {
+        GiveUp
+    }
+}
+
+type Result<T> = std::result::Result<T, GiveUp>;
+
+/// Nesting deeper than this is left to RON, whose own limit is higher.
+const MAX_DEPTH: usize = 64;
+
+/// Parses `text` as RON with `implicit_some` on, or returns `None` when the
+/// full RON parser must decide (an error, or syntax outside the subset).
+pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
+    let mut de = Fast {
+        text,
+        pos: 0,
+        depth: 0,
+    };
+    de.skip_ws().ok()?;
+    // `#![enable(..)]` attributes change how RON reads the rest.
+    if de.peek() == Some(b'#') {
+        return None;
+    }
+    let value = T::deserialize(&mut de).ok()?;
+    de.skip_ws().ok()?;
+    (de.pos == text.len()).then_some(value)
+}
+
+struct Fast<'de> {
+    text: &'de str,
+    pos: usize,
+    depth: usize,
+}
+
+fn is_ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_ident_continue(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl<'de> Fast<'de> {
+    fn bytes(&self) -> &'de [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.pos).copied()
+    }
+
+    /// Skips ASCII whitespace and `//` comments; gives up on anything RON
+    /// might also treat as whitespace (Unicode spaces, block comments).
+    fn skip_ws(&mut self) -> Result<()> {
+        let bytes = self.bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            match b {
+                b' ' | b'\t' | b'\n' | b'\r' => self.pos += 1,
+                b'/' => match bytes.get(self.pos + 1) {
+                    Some(b'/') => {
+                        let rest = bytes.get(self.pos..).unwrap_or_default();
+                        self.pos += rest
+                            .iter()
+                            .position(|&c| c == b'\n')
+                            .map_or(rest.len(), |at| at + 1);
+                    }
+                    _ => return Err(GiveUp),
+                },
+                b if b >= 0x80 => return Err(GiveUp),
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn consume(&mut self, b: u8) -> bool {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, b: u8) -> Result<()> {
+        if self.consume(b) {
+            Ok(())
+        } else {
+            Err(GiveUp)
+        }
+    }
+
+    /// Skips whitespace and one comma if there is one, as RON's `comma` does.
+    fn comma(&mut self) -> Result<bool> {
+        self.skip_ws()?;
+        if self.consume(b',') {
+            self.skip_ws()?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// Returns the ASCII identifier at the cursor without consuming it; gives up
+    /// when what follows could extend it in RON (Unicode, raw or byte strings).
+    fn peek_ident(&self) -> Result<Option<&'de str>> {
+        let bytes = self.bytes();
+        match bytes.get(self.pos) {
+            Some(&b) if is_ident_start(b) => {}
+            Some(&b) if b >= 0x80 => return Err(GiveUp),
+            _ => return Ok(None),
+        }
+        let len = bytes
+            .get(self.pos..)
+            .unwrap_or_default()
+            .iter()
+            .position(|&b| !is_ident_continue(b))
+            .unwrap_or(bytes.len() - self.pos);
+        let end = self.pos + len;
+        if let Some(&next) = bytes.get(end) {
+            if next >= 0x80 || next == b'#' || next == b'"' || next == b'\'' {
+                return Err(GiveUp);
+            }
+        }
+        self.text.get(self.pos..end).map(Some).ok_or(GiveUp)
+    }
+
+    fn ident(&mut self) -> Result<&'de str> {
+        let ident = self.peek_ident()?.ok_or(GiveUp)?;
+        self.pos += ident.len();
+        Ok(ident)
+    }
+
+    fn string(&mut self) -> Result<&'de str> {
+        self.expect(b'"')?;
+        let start = self.pos;
+        let bytes = self.bytes();
+        loop {
+            match bytes.get(self.pos) {
+                Some(b'"') => break,
+                // Escapes and control characters are RON's to judge.
+                Some(b'\\') | None => return Err(GiveUp),
+                Some(&b) if b < 0x20 => return Err(GiveUp),
+                Some(_) => self.pos += 1,
+            }
+        }
+        let value = self.text.get(start..self.pos).ok_or(GiveUp)?;
+        self.pos += 1;
+        Ok(value)
+    }
+
+    /// Reads a plain decimal integer; anything fancier (signs on unsigned
+    /// types, `+`, hex, `_`, leading zeros, floats) goes to RON.
+    fn integer<T: TryFrom<i128>>(&mut self, signed: bool) -> Result<T> {
+        let bytes = self.bytes();
+        let negative = signed && self.peek() == Some(b'-');
+        let start = self.pos + usize::from(negative);
+        let digits = bytes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 || digits > 30 {
+            return Err(GiveUp);
+        }
+        let end = start + digits;
+        if digits > 1 && bytes.get(start) == Some(&b'0') {
+            return Err(GiveUp);
+        }
+        if let Some(&next) = bytes.get(end) {
+            if is_ident_continue(next) || next == b'.' || next >= 0x80 {
+                return Err(GiveUp);
+            }
+        }
+        let mut value: i128 = 0;
+        for &d in bytes.get(start..end).unwrap_or_default() {
+            value = value * 10 + i128::from(d - b'0');
+        }
+        if negative {
+            if value == 0 {
+                return Err(GiveUp);
+            }
+            value = -value;
+        }
+        self.pos = end;
+        T::try_from(value).map_err(|_| GiveUp)
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            Err(GiveUp)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Reads `( field: value, .. )` into a struct visitor; the cursor is at `(`.
+    fn struct_body<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.expect(b'(')?;
+        self.enter()?;
+        let value = visitor.visit_map(Commas {
+            de: self,
+            had_comma: true,
+            end: b')',
+        })?;
+        self.leave();
+        self.skip_ws()?;
+        self.expect(b')')?;
+        Ok(value)
+    }
+
+    /// Reads `( value, .. )` into a tuple visitor; the cursor is at `(`.
+    fn tuple_body<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.expect(b'(')?;
+        self.enter()?;
+        let value = visitor.visit_seq(Commas {
+            de: self,
+            had_comma: true,
+            end: b')',
+        })?;
+        self.leave();
+        self.skip_ws()?;
+        self.expect(b')')?;
+        Ok(value)
+    }
+
+    /// Reads `( value )` of a newtype variant or an explicit `Some`; the cursor
+    /// is at `(`.
+    fn wrapped<T>(&mut self, inner: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.expect(b'(')?;
+        self.skip_ws()?;
+        self.enter()?;
+        let value = inner(self)?;
+        self.leave();
+        self.comma()?;
+        self.expect(b')')?;
+        Ok(value)
+    }
+}
+
+/// The elements of a list, tuple or struct body.
+struct Commas<'a, 'de> {
+    de: &'a mut Fast<'de>,
+    had_comma: bool,
+    end: u8,
+}
+
+impl Commas<'_, '_> {
+    fn has_element(&mut self) -> Result<bool> {
+        self.de.skip_ws()?;
+        let at_end = self.de.peek() == Some(self.end);
+        match (self.had_comma, at_end) {
+            (true, at_end) => Ok(!at_end),
+            (false, true) => Ok(false),
+            (false, false) => Err(GiveUp),
+        }
+    }
+}
+
+impl<'de> de::SeqAccess<'de> for Commas<'_, 'de> {
+    type Error = GiveUp;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if !self.has_element()? {
+            return Ok(None);
+        }
+        let value = seed.deserialize(&mut *self.de)?;
+        self.had_comma = self.de.comma()?;
+        Ok(Some(value))
+    }
+}
+
+impl<'de> de::MapAccess<'de> for Commas<'_, 'de> {
+    type Error = GiveUp;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if !self.has_element()? {
+            return Ok(None);
+        }
+        let key = self.de.ident()?;
+        seed.deserialize(key.into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        self.de.skip_ws()?;
+        self.de.expect(b':')?;
+        self.de.skip_ws()?;
+        let value = seed.deserialize(&mut *self.de)?;
+        self.had_comma = self.de.comma()?;
+        Ok(value)
+    }
+}
+
+impl<'de> de::EnumAccess<'de> for &mut Fast<'de> {
+    type Error = GiveUp;
+    type Variant = Self;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self)> {
+        self.skip_ws()?;
+        let name = self.ident()?;
+        let value = seed.deserialize(name.into_deserializer())?;
+        Ok((value, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for &mut Fast<'de> {
+    type Error = GiveUp;
+
+    fn unit_variant(self) -> Result<()> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
+        self.skip_ws()?;
+        self.wrapped(|de| seed.deserialize(&mut *de))
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        self.skip_ws()?;
+        self.tuple_body(visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.skip_ws()?;
+        self.struct_body(visitor)
+    }
+}
+
+macro_rules! integers {
+    ($($method:ident $visit:ident $ty:ty, $signed:expr;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            let value: $ty = self.integer($signed)?;
+            visitor.$visit(value)
+        }
+    )*};
+}
+
+macro_rules! give_up {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value> {
+            Err(GiveUp)
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
+    type Error = GiveUp;
+
+    integers! {
+        deserialize_i8 visit_i8 i8, true;
+        deserialize_i16 visit_i16 i16, true;
+        deserialize_i32 visit_i32 i32, true;
+        deserialize_i64 visit_i64 i64, true;
+        deserialize_u8 visit_u8 u8, false;
+        deserialize_u16 visit_u16 u16, false;
+        deserialize_u32 visit_u32 u32, false;
+        deserialize_u64 visit_u64 u64, false;
+    }
+
+    give_up! {
+        deserialize_any deserialize_f32 deserialize_f64 deserialize_char
+        deserialize_bytes deserialize_byte_buf deserialize_unit deserialize_map
+        deserialize_ignored_any
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.ident()? {
+            "true" => visitor.visit_bool(true),
+            "false" => visitor.visit_bool(false),
+            _ => Err(GiveUp),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let value = self.string()?;
+        visitor.visit_borrowed_str(value)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let ident = self.ident()?;
+        visitor.visit_borrowed_str(ident)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek_ident()? {
+            Some("None") => {
+                self.pos += 4;
+                visitor.visit_none()
+            }
+            Some("Some") => {
+                self.pos += 4;
+                self.skip_ws()?;
+                // RON reads a `Some` without `(` in a surprising way; let it.
+                if self.peek() != Some(b'(') {
+                    return Err(GiveUp);
+                }
+                self.wrapped(|de| visitor.visit_some(&mut *de))
+            }
+            _ => {
+                self.enter()?;
+                let value = visitor.visit_some(&mut *self)?;
+                self.leave();
+                Ok(value)
+            }
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _visitor: V,
+    ) -> Result<V::Value> {
+        Err(GiveUp)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _visitor: V,
+    ) -> Result<V::Value> {
+        Err(GiveUp)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.expect(b'[')?;
+        self.enter()?;
+        let value = visitor.visit_seq(Commas {
+            de: &mut *self,
+            had_comma: true,
+            end: b']',
+        })?;
+        self.leave();
+        self.skip_ws()?;
+        self.expect(b']')?;
+        Ok(value)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        self.tuple_body(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        _visitor: V,
+    ) -> Result<V::Value> {
+        Err(GiveUp)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        // The struct's name is optional, but a different name is an error.
+        if let Some(found) = self.peek_ident()? {
+            if found != name || name.is_empty() {
+                return Err(GiveUp);
+            }
+            self.pos += found.len();
+            self.skip_ws()?;
+        }
+        self.struct_body(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.enter()?;
+        let value = visitor.visit_enum(&mut *self)?;
+        self.leave();
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_str;
+    use crate::migration::{ron_options, Migration};
+    use crate::Config;
+    use rev_schema::{Column, ColumnType, Default, ForeignKey, OnDelete, Operation};
+
+    fn by_ron<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ron::error::SpannedError> {
+        ron_options().from_str(text)
+    }
+
+    /// Asserts that the fast reader takes `text` and agrees with RON.
+    fn same(text: &str) -> Migration {
+        let fast: Migration = from_str(text).expect("the fast reader should take this");
+        let ron: Migration = by_ron(text).expect("RON should take this");
+        assert_eq!(fast, ron);
+        fast
+    }
+
+    /// Asserts that the fast reader leaves `text` to RON.
+    fn declined<T: serde::de::DeserializeOwned>(text: &str) {
+        assert!(
+            from_str::<T>(text).is_none(),
+            "should be left to RON: {text}"
+        );
+    }
+
+    const PLAIN: &str = r#"// create users
+Migration(
+    id: "1f3a9c2b7d40",
+    parents: ["0a", "0b",],
+    message: "create users — naïve café",
+    created: "2026-11-02T09:00:00Z",
+    branch_labels: ["users"],
+    depends_on: [],
+    transactional: false,
+    upgrade: [
+        CreateTable(
+            name: "users",
+            columns: [
+                Column(name: "id", type: Integer, primary_key: true, identity: true),
+                Column(name: "email", type: String(255), nullable: false, default: Str("x")),
+                Column(name: "amount", type: Decimal(10, 2), default: Some(Int(-5))),
+                Column(name: "created_at", type: DateTime, nullable: Some(false), default: Now),
+                Column(name: "blob", type: Custom("BYTEA"), default: None),
+            ],
+            foreign_keys: [
+                ForeignKey(name: "fk", columns: ["a"], ref_table: "t", ref_columns: ["id"], on_delete: Cascade),
+            ],
+        ),
+        AlterColumn(table: "users", name: "email", type: Text, drop_default: true),
+        Sql("UPDATE users SET name = 'x'"), // a trailing comment
+        SqlFor(SqlPerDialect(mssql: "EXEC x", sqlite: Some("SELECT 1"))),
+    ],
+    downgrade: Some([DropTable(name: "users", schema: "dbo")]),
+)
+"#;
+
+    #[test]
+    fn agrees_with_ron_on_plain_files() {
+        let m = same(PLAIN);
+        assert_eq!(m.parents, ["0a", "0b"]);
+        assert!(!m.transactional);
+        assert_eq!(m.upgrade.len(), 4);
+        // Layout does not matter: no whitespace, no struct name, CRLF lines.
+        same(r#"Migration(id:"a",parents:[],upgrade:[DropTable(name:"t")])"#);
+        same("(\r\n  id: \"a\", // c\r\n  message: \"m\"\r\n)");
+        same("Migration ( id : \"a\" , upgrade : [ ] , )");
+    }
+
+    #[test]
+    fn agrees_with_ron_on_what_rev_writes() {
+        let column = |name: &str, ty: ColumnType| Column {
+            name: name.into(),
+            ty,
+            nullable: Some(true),
+            primary_key: true,
+            identity: true,
+            unique: true,
+            default: Some(Default::Bool(true)),
+        };
+        let migration = Migration {
+            id: "abc".into(),
+            parents: vec!["p1".into(), "p2".into()],
+            message: "all \"kinds\"".into(),
+            created: Some("2026-11-24T08:00:00Z".into()),
+            branch_labels: vec!["l".into()],
+            depends_on: vec!["d".into()],
+            transactional: false,
+            upgrade: vec![
+                Operation::CreateTable {
+                    name: "t".into(),
+                    columns: vec![
+                        column("a", ColumnType::Binary(16)),
+                        column("b", ColumnType::Uuid),
+                    ],
+                    foreign_keys: vec![ForeignKey {
+                        name: "fk".into(),
+                        columns: vec!["a".into()],
+                        ref_table: "u".into(),
+                        ref_columns: vec!["id".into()],
+                        on_delete: Some(OnDelete::SetNull),
+                    }],
+                    uniques: Vec::new(),
+                    checks: Vec::new(),
+                    schema: Some("s".into()),
+                },
+                Operation::RenameColumn {
+                    table: "t".into(),
+                    name: "a".into(),
+                    new_name: "b".into(),
+                    schema: None,
+                },
+            ],
+            downgrade: Some(vec![Operation::DropTable {
+                name: "t".into(),
+                schema: Some("s".into()),
+            }]),
+        };
+        let text = migration.to_ron().unwrap();
+        // The message holds quotes, which RON escapes: that file is RON's.
+        assert!(from_str::<Migration>(&text).is_none());
+        let plain = Migration {
+            message: "all kinds".into(),
+            ..migration
+        };
+        assert_eq!(same(&plain.to_ron().unwrap()), plain);
+    }
+
+    #[test]
+    fn leaves_errors_and_unusual_syntax_to_ron() {
+        let cases = [
+            // Errors: RON must give the message and position.
+            "Migration(id: \"a\", id: \"b\")",
+            "Migration(id: \"a\", bogus: 1)",
+            "Migration(parents: [])",
+            "Migration(id: \"a\",",
+            "Migration(id: \"a\") x",
+            "Migration(id: \"a\" message: \"m\")",
+            "Other(id: \"a\")",
+            "Migration(id: \"a\", upgrade: [Nope(name: \"t\")])",
+            "Migration(id: \"a\", upgrade: [DropTable(name: \"t\", extra: 1)])",
+            "Migration(id: \"a\", transactional: yes)",
+            // Valid RON outside the subset.
+            "#![enable(implicit_some)]\nMigration(id: \"a\")",
+            "/* block */ Migration(id: \"a\")",
+            "Migration(id: \"a\\u{41}\")",
+            "Migration(id: r\"a\")",
+            "Migration(r#id: \"a\")",
+            "Migration(id: \"a\", upgrade: [CreateTable(name: \"t\", columns: [Column(name: \"c\", type: String(0x10))])])",
+            "Migration(id: \"a\", upgrade: [CreateTable(name: \"t\", columns: [Column(name: \"c\", type: Float, default: Float(1.5))])])",
+            "Migration(id: \"a\", downgrade: Some [])",
+            "Migration(\u{a0}id: \"a\")",
+        ];
+        for text in cases {
+            declined::<Migration>(text);
+        }
+    }
+
+    #[test]
+    fn reads_configs_like_ron() {
+        let text = "Config(url: Some(\"sqlite://bench.db\"), lock_timeout_secs: 5, schema: None)\n";
+        let fast: Config = from_str(text).unwrap();
+        let ron: Config = by_ron(text).unwrap();
+        assert!(fast == ron);
+        assert_eq!(fast.lock_timeout_secs, 5);
+        declined::<Config>("Config(lock_timeout_secs: -5)");
+        declined::<Config>("Config(lock_timeout_secs: 05)");
+    }
+}
