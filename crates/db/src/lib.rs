@@ -5,7 +5,21 @@ use std::time::Duration;
 
 use rev_sql::Dialect;
 
+pub mod sqlite;
+pub mod url;
+
 pub use rev_sql::{Direction, Step, VersionTables as Tables};
+pub use url::{DatabaseUrl, SecretUrl, SqliteTarget};
+
+/// Returns a connection to the database `url` names (see [`DatabaseUrl`]).
+pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(target) => Ok(Box::new(sqlite::SqliteBackend::open(&target)?)),
+        DatabaseUrl::Mssql(_) => Err(DbError::UnsupportedScheme("mssql".to_owned())),
+        DatabaseUrl::Postgres(_) => Err(DbError::UnsupportedScheme("postgres".to_owned())),
+        DatabaseUrl::Mysql(_) => Err(DbError::UnsupportedScheme("mysql".to_owned())),
+    }
+}
 
 /// Why talking to the database failed. Messages never carry a password.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +65,16 @@ pub enum DbError {
         /// The revision being applied or un-applied.
         revision: String,
         /// What was found.
+        message: String,
+    },
+    /// A step left rows whose foreign keys point at no row; it was rolled back.
+    #[error("revision {revision} ({direction}) would break foreign keys: {message}")]
+    ForeignKeyViolation {
+        /// The revision being applied or un-applied.
+        revision: String,
+        /// `upgrade`, `downgrade` or `stamp`.
+        direction: &'static str,
+        /// The offending rows, as the database reports them.
         message: String,
     },
     /// Any other database error.
