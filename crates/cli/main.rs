@@ -4,6 +4,7 @@
 mod args;
 mod error;
 mod offline;
+mod online;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -102,12 +103,22 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Show { revision } => offline::show(&mut ctx, revision)?,
         Command::Graph => offline::graph(&mut ctx)?,
         Command::Check { db } => return check(&mut ctx, *db),
-        Command::Current
-        | Command::Upgrade { .. }
-        | Command::Downgrade { .. }
-        | Command::Stamp { .. } => {
-            return Err(CliError::fail("database commands are not available yet"));
+        Command::Current => online::current(&mut ctx)?,
+        Command::Upgrade { target, sql, plan } => {
+            if *sql {
+                online::offline(&mut ctx, online::Move::Upgrade, target)?;
+            } else {
+                online::migrate(&mut ctx, online::Move::Upgrade, target, *plan)?;
+            }
         }
+        Command::Downgrade { target, sql, plan } => {
+            if *sql {
+                online::offline(&mut ctx, online::Move::Downgrade, target)?;
+            } else {
+                online::migrate(&mut ctx, online::Move::Downgrade, target, *plan)?;
+            }
+        }
+        Command::Stamp { target, purge, sql } => online::stamp(&mut ctx, target, *purge, *sql)?,
     }
     ctx.out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -115,7 +126,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
 
 fn check(ctx: &mut Ctx, _db: bool) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    let findings = offline::graph_findings(&project);
+    let mut findings = offline::graph_findings(&project);
+    findings.extend(online::checksum_findings(ctx, &project));
     let failed = findings.iter().any(|f| f.severity == "error");
     if ctx.format(&[Format::Text, Format::Json])? == Format::Json {
         let list: Vec<serde_json::Value> = findings
