@@ -101,7 +101,7 @@ fn downgrade_ops(project: &Project, node: NodeIndex) -> Result<Vec<Operation>, C
 }
 
 /// Returns the schema that applying `rows` and everything they need leaves.
-fn schema_at(project: &Project, rows: &[NodeIndex]) -> Result<Schema, CliError> {
+pub fn schema_at(project: &Project, rows: &[NodeIndex]) -> Result<Schema, CliError> {
     let mut schema = Schema::default();
     let plan = project
         .graph
