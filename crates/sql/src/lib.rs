@@ -158,3 +158,6 @@ pub trait Dialect: Send + Sync {
         true
     }
 }
+
+pub mod mysql;
+pub mod postgres;
