@@ -134,3 +134,6 @@ pub trait Backend {
     /// row, in one transaction unless the step is not transactional.
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError>;
 }
+
+pub mod mysql;
+pub mod postgres;
