@@ -171,10 +171,7 @@ impl MysqlBackend {
     }
 
     fn table_exists(&mut self, schema: Option<&str>, table: &str) -> Result<bool, DbError> {
-        let params = vec![
-            schema.map_or(Value::NULL, Value::from),
-            Value::from(table),
-        ];
+        let params = vec![schema.map_or(Value::NULL, Value::from), Value::from(table)];
         let (runtime, conn) = self.parts()?;
         runtime.block_on(async {
             let row: Option<Row> = conn
@@ -270,7 +267,7 @@ async fn record_history(
     let sql = format!(
         "INSERT INTO {history_table} (`revision`, `direction`, `checksum`, `started_at`, \
          `duration_ms`, `applied_by`) VALUES (?, ?, ?, \
-         TIMESTAMPADD(MICROSECOND, -?, NOW(6)), ?, CURRENT_USER())"
+         TIMESTAMPADD(MICROSECOND, -?, NOW(6)), ?, LEFT(CURRENT_USER(), 128))"
     );
     tx.exec_drop(
         sql,
@@ -478,7 +475,9 @@ impl Backend for MysqlBackend {
             match recorded {
                 Ok(()) => tx.commit().await.map_err(other),
                 Err(e) => {
-                    tx.rollback().await.map_err(other)?;
+                    // The step's own error says more than a failed rollback, and
+                    // the server discards an uncommitted transaction anyway.
+                    let _ = tx.rollback().await;
                     Err(note_kept_statements(e, step, true))
                 }
             }

@@ -202,7 +202,18 @@ fn pg_message(error: &tokio_postgres::Error) -> String {
             }
             message
         }
-        None => error.to_string(),
+        None => {
+            // The driver's own text is terse ("error connecting to server"):
+            // the causes say why.
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            message
+        }
     }
 }
 
@@ -443,7 +454,9 @@ impl Backend for PostgresBackend {
                 for (index, statement) in step.statements.iter().enumerate() {
                     if let Err(e) = tx.batch_execute(&statement.sql).await {
                         let error = failed(index, &statement.sql, &e, false);
-                        tx.rollback().await.map_err(other)?;
+                        // The step's own error says more than a failed rollback, and
+                        // the server discards an uncommitted transaction anyway.
+                        let _ = tx.rollback().await;
                         return Err(error);
                     }
                 }
@@ -455,10 +468,55 @@ impl Backend for PostgresBackend {
             match recorded {
                 Ok(()) => tx.commit().await.map_err(other),
                 Err(e) => {
-                    tx.rollback().await.map_err(other)?;
+                    // The step's own error says more than a failed rollback, and
+                    // the server discards an uncommitted transaction anyway.
+                    let _ = tx.rollback().await;
                     Err(note_kept_statements(e, step, !step.transactional))
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_are_stable_and_differ_per_version_table() {
+        assert_eq!(lock_key("rev_version"), lock_key("rev_version"));
+        assert_ne!(lock_key("rev_version"), lock_key("alembic_version"));
+        // Pinned: a key that changed between releases would let an old and a
+        // new rev run side by side.
+        // (FNV-1a of "rev:rev_version", computed independently.)
+        assert_eq!(lock_key("rev_version"), -6_974_551_163_831_350_334);
+    }
+
+    #[test]
+    fn last_applied_keeps_revisions_whose_last_row_applies_them() {
+        let row = |r: &str, d: &str, c: &str| (r.to_owned(), d.to_owned(), c.to_owned());
+        let rows = vec![
+            row("b", "upgrade", "b1"),
+            row("a", "upgrade", "a1"),
+            row("b", "downgrade", "b1"),
+            row("c", "stamp", "c1"),
+            row("a", "downgrade", "a1"),
+            row("a", "upgrade", "a2"),
+        ];
+        assert_eq!(
+            last_applied(rows),
+            [
+                ("a".to_owned(), "a2".to_owned()),
+                ("c".to_owned(), "c1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn descriptions_leave_out_the_password() {
+        let config = Config::from_str("postgres://rev:s3cret@db.example:6543/app").unwrap();
+        assert_eq!(describe(&config), "postgres://rev@db.example:6543/app");
+        let config = Config::from_str("host=h user=u password=s3cret dbname=d").unwrap();
+        assert_eq!(describe(&config), "postgres://u@h:5432/d");
     }
 }

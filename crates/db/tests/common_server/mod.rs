@@ -80,7 +80,14 @@ impl TempDb {
         let created = runtime().block_on(async {
             let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| {
+                    format!(
+                        "{e}: {}",
+                        std::error::Error::source(&e)
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    )
+                })?;
             tokio::spawn(conn);
             client
                 .batch_execute(&format!("CREATE DATABASE \"{name}\""))
