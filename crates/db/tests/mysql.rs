@@ -381,3 +381,61 @@ fn urls_never_show_the_password() {
     let backend = MysqlBackend::connect(&db.url).unwrap();
     assert!(!format!("{backend:?}").contains("password"));
 }
+
+#[test]
+fn a_version_failure_after_statements_says_they_stay() {
+    let Some((db, mut backend)) = fresh() else {
+        return;
+    };
+    let t = tables();
+    backend.ensure_tables(&t).unwrap();
+    // Both rows pass the check made before the statements, and the second
+    // INSERT then fails inside the version transaction.
+    let step = raw_step(
+        "z",
+        Direction::Upgrade,
+        &["CREATE TABLE t1 (id INTEGER)"],
+        &[],
+        &["z", "z"],
+    );
+    let err = backend.run_step(&t, &step).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"version table out of step at revision z: `z` is already in the version table; the migration's 1 statement(s) ran outside a transaction and stay applied");
+    assert!(db.has_table("t1"));
+    assert_eq!(backend.current_heads(&t).unwrap(), Vec::<String>::new());
+    assert_eq!(db.column("SELECT COUNT(*) FROM rev_history"), ["0"]);
+}
+
+#[test]
+fn an_existing_alembic_version_table_is_taken_over() {
+    let Some((db, mut backend)) = fresh() else {
+        return;
+    };
+    db.rows(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, \
+         CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))",
+    );
+    db.rows("INSERT INTO alembic_version VALUES ('1975ea83b712')");
+    let t = rev_db::Tables {
+        schema: None,
+        version: "alembic_version".to_owned(),
+        history: "rev_history".to_owned(),
+    };
+    backend.ensure_tables(&t).unwrap();
+    assert_eq!(backend.current_heads(&t).unwrap(), ["1975ea83b712"]);
+    backend
+        .run_step(
+            &t,
+            &raw_step(
+                "ae1027a6acf",
+                Direction::Upgrade,
+                &[],
+                &["1975ea83b712"],
+                &["ae1027a6acf"],
+            ),
+        )
+        .unwrap();
+    assert_eq!(
+        db.column("SELECT version_num FROM alembic_version"),
+        ["ae1027a6acf"]
+    );
+}

@@ -362,3 +362,53 @@ fn urls_never_show_the_password() {
     let backend = PostgresBackend::connect(&db.url).unwrap();
     assert!(!format!("{backend:?}").contains("password"));
 }
+
+#[test]
+fn a_version_failure_after_non_transactional_statements_says_they_stay() {
+    let Some((db, mut backend)) = fresh() else {
+        return;
+    };
+    let t = tables();
+    backend.ensure_tables(&t).unwrap();
+    let mut step = raw_step(
+        "z",
+        Direction::Upgrade,
+        &["CREATE TABLE t1 (id INTEGER)"],
+        &[],
+        &["z", "z"],
+    );
+    step.transactional = false;
+    let err = backend.run_step(&t, &step).unwrap_err();
+    insta::assert_snapshot!(err.to_string(), @"version table out of step at revision z: `z` is already in the version table; the migration's 1 statement(s) ran outside a transaction and stay applied");
+    assert!(db.has_table("t1"));
+    assert_eq!(backend.current_heads(&t).unwrap(), Vec::<String>::new());
+    assert_eq!(db.column("SELECT COUNT(*) FROM rev_history"), ["0"]);
+}
+
+#[test]
+fn tables_in_another_schema() {
+    let Some((db, mut backend)) = fresh() else {
+        return;
+    };
+    db.rows("CREATE SCHEMA ops");
+    let t = rev_db::Tables {
+        schema: Some("ops".to_owned()),
+        version: "alembic_version".to_owned(),
+        history: "rev_history".to_owned(),
+    };
+    assert_eq!(backend.current_heads(&t).unwrap(), Vec::<String>::new());
+    backend.ensure_tables(&t).unwrap();
+    backend
+        .run_step(&t, &raw_step("a", Direction::Upgrade, &[], &[], &["a"]))
+        .unwrap();
+    assert_eq!(backend.current_heads(&t).unwrap(), ["a"]);
+    assert_eq!(
+        db.column("SELECT version_num FROM ops.alembic_version"),
+        ["a"]
+    );
+    assert!(!db.has_table("alembic_version"));
+    assert_eq!(
+        backend.current_heads(&tables()).unwrap(),
+        Vec::<String>::new()
+    );
+}
