@@ -14,7 +14,7 @@ use rev_sql::mysql::Mysql;
 use rev_sql::Dialect;
 use tokio::runtime::Runtime;
 
-use crate::postgres::{last_applied, note_kept_statements};
+use crate::postgres::{already_ran, last_applied, note_kept_statements};
 use crate::{Backend, DbError, Step, Tables};
 
 /// MySQL's error number for a duplicate key.
@@ -449,9 +449,9 @@ impl Backend for MysqlBackend {
                     let mut message = my_message(&e);
                     if index > 0 {
                         message.push_str(&format!(
-                            "\n  statements 1 to {index} of this migration had already run and \
-                             stay applied: MySQL commits DDL implicitly; the version table was \
-                             not changed"
+                            "\n  {} had already run and stay applied: MySQL commits DDL \
+                             implicitly; the version table was not changed",
+                            already_ran(index)
                         ));
                     }
                     return Err(DbError::Statement {

@@ -165,6 +165,15 @@ pub(crate) fn last_applied(rows: Vec<(String, String, String)>) -> Vec<(String, 
         .collect()
 }
 
+/// Names the first `count` statements of a migration, for messages saying they ran.
+pub(crate) fn already_ran(count: usize) -> String {
+    if count == 1 {
+        "statement 1 of this migration".to_owned()
+    } else {
+        format!("statements 1 to {count} of this migration")
+    }
+}
+
 /// Adds to a version-table error that the step's statements stayed applied,
 /// when they ran outside the transaction that failed.
 pub(crate) fn note_kept_statements(error: DbError, step: &Step, kept: bool) -> DbError {
@@ -445,7 +454,17 @@ impl Backend for PostgresBackend {
                 // transaction: each commits on its own.
                 for (index, statement) in step.statements.iter().enumerate() {
                     if let Err(e) = client.batch_execute(&statement.sql).await {
-                        return Err(failed(index, &statement.sql, &e, index > 0));
+                        let mut error = failed(index, &statement.sql, &e, index > 0);
+                        if let DbError::Statement { message, .. } = &mut error {
+                            if index > 0 {
+                                message.push_str(&format!(
+                                    "\n  {} ran outside a transaction and stay applied; the \
+                                     version table was not changed",
+                                    already_ran(index)
+                                ));
+                            }
+                        }
+                        return Err(error);
                     }
                 }
             }

@@ -335,6 +335,34 @@ fn a_non_transactional_step_runs_outside_a_transaction() {
     assert!(!db.has_table("t1"));
     step.transactional = false;
     backend.run_step(&t, &step).unwrap();
+    let failing = Step {
+        transactional: false,
+        ..raw_step(
+            "b",
+            Direction::Upgrade,
+            &["CREATE TABLE t2 (id INTEGER)", "SELEC 1"],
+            &["a"],
+            &["b"],
+        )
+    };
+    let err = backend.run_step(&t, &failing).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DbError::Statement {
+                index: 2,
+                partially_applied: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    insta::assert_snapshot!(err.to_string(), @r#"
+    revision b (upgrade) failed at statement 2: ERROR: syntax error at or near "SELEC" (SQLSTATE 42601)
+      statement 1 of this migration ran outside a transaction and stay applied; the version table was not changed
+      statement: SELEC 1
+    "#);
+    assert!(db.has_table("t2"));
     assert_eq!(
         db.column("SELECT indexname FROM pg_indexes WHERE tablename = 't1'"),
         ["ix_t1"]
