@@ -6,6 +6,8 @@ use std::time::Duration;
 use rev_sql::Dialect;
 
 pub mod mssql;
+pub mod mysql;
+pub mod postgres;
 pub mod sqlite;
 pub mod url;
 
@@ -17,8 +19,8 @@ pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(target) => Ok(Box::new(sqlite::SqliteBackend::open(&target)?)),
         DatabaseUrl::Mssql(secret) => mssql::connect(secret.expose()),
-        DatabaseUrl::Postgres(_) => Err(DbError::UnsupportedScheme("postgres".to_owned())),
-        DatabaseUrl::Mysql(_) => Err(DbError::UnsupportedScheme("mysql".to_owned())),
+        DatabaseUrl::Postgres(secret) => postgres::connect(secret.expose()),
+        DatabaseUrl::Mysql(secret) => mysql::connect(secret.expose()),
     }
 }
 
@@ -108,3 +110,4 @@ pub trait Backend {
     /// row, in one transaction unless the step is not transactional.
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError>;
 }
+

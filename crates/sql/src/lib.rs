@@ -8,6 +8,8 @@ use std::str::FromStr;
 use rev_schema::{Operation, Schema};
 
 pub mod mssql;
+pub mod mysql;
+pub mod postgres;
 pub mod script;
 pub mod sqlite;
 pub mod version;
@@ -20,8 +22,8 @@ pub fn dialect(kind: DialectKind) -> Result<Box<dyn Dialect>, RenderError> {
     match kind {
         DialectKind::Sqlite => Ok(Box::new(sqlite::Sqlite)),
         DialectKind::Mssql => Ok(Box::new(mssql::Mssql)),
-        DialectKind::Postgres => Err(RenderError::DialectMissing(kind)),
-        DialectKind::Mysql => Err(RenderError::DialectMissing(kind)),
+        DialectKind::Postgres => Ok(Box::new(postgres::Postgres)),
+        DialectKind::Mysql => Ok(Box::new(mysql::Mysql)),
     }
 }
 
@@ -235,3 +237,4 @@ pub trait Dialect: Send + Sync {
         true
     }
 }
+
