@@ -15,18 +15,28 @@ fn tables(env: &TestEnv) -> Vec<String> {
     let mut stmt = conn
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn versions(env: &TestEnv) -> Vec<String> {
     let conn = db(env);
-    let mut stmt = conn.prepare("SELECT version_num FROM rev_version ORDER BY version_num").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    let mut stmt = conn
+        .prepare("SELECT version_num FROM rev_version ORDER BY version_num")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 fn history(env: &TestEnv) -> Vec<(String, String)> {
     let conn = db(env);
-    let mut stmt = conn.prepare("SELECT revision, direction FROM rev_history ORDER BY id").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT revision, direction FROM rev_history ORDER BY id")
+        .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
@@ -63,7 +73,11 @@ fn copy_demo(env: &TestEnv) {
         std::fs::copy(&path, env.versions().join(path.file_name().unwrap())).unwrap();
     }
     std::fs::create_dir_all(env.path().join("models")).unwrap();
-    std::fs::copy(root.join("models").join("users.ron"), env.path().join("models").join("users.ron")).unwrap();
+    std::fs::copy(
+        root.join("models").join("users.ron"),
+        env.path().join("models").join("users.ron"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -75,7 +89,10 @@ fn the_readme_quick_start_migrates_the_demo_and_back() {
     5e8a1b3c4d58 (head) (mergepoint) merge profiles and email
     [exit 0]
     ");
-    assert_eq!(tables(&env), ["profiles", "rev_history", "rev_version", "users"]);
+    assert_eq!(
+        tables(&env),
+        ["profiles", "rev_history", "rev_version", "users"]
+    );
     assert_eq!(versions(&env), ["5e8a1b3c4d58"]);
     assert_eq!(history(&env).len(), 5);
     assert_snapshot!(env.rev(&["check"]).all(), @r"
@@ -162,15 +179,33 @@ fn a_migration_failing_at_its_third_statement_leaves_nothing_behind() {
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("b2"), "{}", run.all());
     assert!(run.stderr.contains("statement 3"), "{}", run.all());
-    assert!(run.stderr.contains("INSERT INTO missing_table"), "{}", run.all());
-    assert!(run.stderr.contains("no such table: missing_table"), "{}", run.all());
-    assert!(run.stderr.contains("completed before the failure: upgrade a1"), "{}", run.all());
+    assert!(
+        run.stderr.contains("INSERT INTO missing_table"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stderr.contains("no such table: missing_table"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stderr
+            .contains("completed before the failure: upgrade a1"),
+        "{}",
+        run.all()
+    );
     // a1 stays applied; nothing of b2 remains: no table, no column, no version, no history.
     assert_eq!(tables(&env), ["first", "rev_history", "rev_version"]);
     let columns: Vec<String> = {
         let conn = db(&env);
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('first')").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info('first')")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert_eq!(columns, ["id", "name"]);
     assert_eq!(versions(&env), ["a1"]);
@@ -185,7 +220,10 @@ fn a_migration_failing_at_its_third_statement_leaves_nothing_behind() {
     );
     env.ok(&["upgrade", "heads"]);
     assert_eq!(versions(&env), ["b2"]);
-    assert_eq!(tables(&env), ["first", "rev_history", "rev_version", "second"]);
+    assert_eq!(
+        tables(&env),
+        ["first", "rev_history", "rev_version", "second"]
+    );
 }
 
 #[test]
@@ -195,7 +233,10 @@ fn two_runners_started_together_apply_each_migration_once() {
     for i in 0..40 {
         let id = format!("r{i:03}");
         let parents: Vec<&str> = parent.iter().map(String::as_str).collect();
-        env.write_migration(&format!("{id}.ron"), &table_migration(&id, &parents, &format!("t{i}")));
+        env.write_migration(
+            &format!("{id}.ron"),
+            &table_migration(&id, &parents, &format!("t{i}")),
+        );
         parent = Some(id);
     }
     let spawn = || {
@@ -213,7 +254,11 @@ fn two_runners_started_together_apply_each_migration_once() {
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
     let history = history(&env);
-    assert_eq!(history.len(), 40, "every migration applied exactly once: {history:?}");
+    assert_eq!(
+        history.len(),
+        40,
+        "every migration applied exactly once: {history:?}"
+    );
     let mut revisions: Vec<&String> = history.iter().map(|(r, _)| r).collect();
     revisions.dedup();
     assert_eq!(revisions.len(), 40);
@@ -227,13 +272,18 @@ fn stamp_sets_the_version_table_without_running_anything() {
     env.ok(&["stamp", "heads"]);
     assert_eq!(versions(&env), ["5e8a1b3c4d58"]);
     assert_eq!(tables(&env), ["rev_history", "rev_version"]);
-    assert_eq!(history(&env), [("5e8a1b3c4d58".to_owned(), "stamp".to_owned())]);
+    assert_eq!(
+        history(&env),
+        [("5e8a1b3c4d58".to_owned(), "stamp".to_owned())]
+    );
     env.ok(&["stamp", "2b7e"]);
     assert_eq!(versions(&env), ["2b7e4d1a9c05"]);
     env.ok(&["stamp", "base"]);
     assert!(versions(&env).is_empty());
     // --purge clears rows that name no file.
-    db(&env).execute("INSERT INTO rev_version VALUES ('deadbeef0000')", []).unwrap();
+    db(&env)
+        .execute("INSERT INTO rev_version VALUES ('deadbeef0000')", [])
+        .unwrap();
     assert_snapshot!(env.rev(&["upgrade", "heads"]).all(), @r"
     error: the database is at revision `deadbeef0000`, which no migration file declares
     hint: restore the file, or `rev stamp <rev> --purge` to reset the version table
@@ -250,14 +300,24 @@ fn check_reports_an_applied_migration_edited_since() {
     env.ok(&["upgrade", "heads"]);
     env.ok(&["check"]);
     // Layout and comments do not count ...
-    env.write_migration("a_first.ron", &format!("// a comment\n{}", table_migration("a1", &[], "first").replace("    ", "\t")));
+    env.write_migration(
+        "a_first.ron",
+        &format!(
+            "// a comment\n{}",
+            table_migration("a1", &[], "first").replace("    ", "\t")
+        ),
+    );
     assert_eq!(env.rev(&["check"]).code, 0, "{}", env.rev(&["check"]).all());
     // ... what the migration does does.
     env.write_migration("a_first.ron", &table_migration("a1", &[], "renamed"));
     let run = env.rev(&["check"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stdout.contains("revision a1"), "{}", run.all());
-    assert!(run.stdout.contains("edited after it was applied"), "{}", run.all());
+    assert!(
+        run.stdout.contains("edited after it was applied"),
+        "{}",
+        run.all()
+    );
 }
 
 #[test]
@@ -309,16 +369,31 @@ fn autogenerate_round_trip_on_sqlite() {
       + column authors.born
     [exit 1]
     ");
-    env.ok(&["revision", "--autogenerate", "-m", "books", "--rev-id", "g2"]);
+    env.ok(&[
+        "revision",
+        "--autogenerate",
+        "-m",
+        "books",
+        "--rev-id",
+        "g2",
+    ]);
     env.ok(&["upgrade", "heads"]);
-    assert_eq!(tables(&env), ["authors", "books", "rev_history", "rev_version"]);
+    assert_eq!(
+        tables(&env),
+        ["authors", "books", "rev_history", "rev_version"]
+    );
     env.ok(&["check"]);
     env.ok(&["downgrade", "-1"]);
     assert_eq!(tables(&env), ["authors", "rev_history", "rev_version"]);
     let columns: Vec<String> = {
         let conn = db(&env);
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('authors')").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        let mut stmt = conn
+            .prepare("SELECT name FROM pragma_table_info('authors')")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert_eq!(columns, ["id", "name"]);
 }
@@ -343,13 +418,21 @@ fn offline_sql_touches_no_database() {
 fn database_url_precedence_and_no_password_in_output() {
     let env = TestEnv::empty();
     copy_demo(&env);
-    std::fs::write(env.path().join(".env"), "DATABASE_URL=sqlite://from_env.db\n").unwrap();
+    std::fs::write(
+        env.path().join(".env"),
+        "DATABASE_URL=sqlite://from_env.db\n",
+    )
+    .unwrap();
     env.ok(&["upgrade", "1f3a"]);
     assert!(env.path().join("from_env.db").exists());
     assert!(!env.path().join("rev.db").exists());
     env.ok(&["upgrade", "1f3a", "--url", "sqlite://from_flag.db"]);
     assert!(env.path().join("from_flag.db").exists());
-    let run = env.rev(&["current", "--url", "postgres://admin:hunter2@127.0.0.1:1/nope"]);
+    let run = env.rev(&[
+        "current",
+        "--url",
+        "postgres://admin:hunter2@127.0.0.1:1/nope",
+    ]);
     assert_eq!(run.code, 1);
     assert!(!run.all().contains("hunter2"), "{}", run.all());
 }

@@ -110,4 +110,3 @@ pub trait Backend {
     /// row, in one transaction unless the step is not transactional.
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError>;
 }
-

@@ -237,4 +237,3 @@ pub trait Dialect: Send + Sync {
         true
     }
 }
-
