@@ -339,6 +339,9 @@ fn print_plan(
 }
 
 /// Runs steps one by one, reporting each; on failure, says what was applied before.
+///
+/// On a terminal a progress bar on stderr shows how far a long run is; piped
+/// output gets the step lines only.
 fn run_steps(
     ctx: &mut Ctx,
     backend: &mut dyn Backend,
@@ -346,10 +349,22 @@ fn run_steps(
     steps: &[Step],
     project: &Project,
 ) -> Result<(), CliError> {
+    use std::io::IsTerminal;
+    let bar = if steps.len() > 1 && !ctx.cli.quiet && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(steps.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let mut done: Vec<String> = Vec::new();
     for step in steps {
+        bar.set_message(format!("{} {}", step.direction.as_str(), step.revision));
         let started = Instant::now();
         if let Err(error) = backend.run_step(tables, step) {
+            bar.abandon();
             let mut err = CliError::from(error);
             let before = if done.is_empty() {
                 "nothing was applied before it".to_owned()
@@ -360,21 +375,24 @@ fn run_steps(
             return Err(err);
         }
         done.push(format!("{} {}", step.direction.as_str(), step.revision));
+        bar.inc(1);
         if !ctx.cli.quiet {
             let message = project
                 .graph
                 .get(&step.revision)
                 .and_then(|n| project.file(n))
                 .map_or("", |f| f.migration.message.as_str());
-            ctx.line(&format!(
+            let line = format!(
                 "{:<9} {} {} ({} ms)",
                 step.direction.as_str(),
                 step.revision,
                 message,
                 started.elapsed().as_millis()
-            ))?;
+            );
+            bar.suspend(|| ctx.line(&line))?;
         }
     }
+    bar.finish_and_clear();
     Ok(())
 }
 
