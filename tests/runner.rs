@@ -2,3 +2,4 @@
 
 mod common;
 mod test_offline;
+mod test_sqlite;

@@ -85,7 +85,7 @@ fn branchy(n: usize, rng: &mut Rng) -> Vec<Rev> {
     let mut long_lived: Vec<String> = Vec::new();
     while revs.len() + 8 < n {
         let step = revs.len();
-        if step % 20 == 0 && revs.len() + 20 < n {
+        if step.is_multiple_of(20) && revs.len() + 20 < n {
             let width = 2 + rng.below(3) as usize;
             let mut tips = Vec::with_capacity(width);
             for _ in 0..width {
@@ -118,7 +118,7 @@ fn branchy(n: usize, rng: &mut Rng) -> Vec<Rev> {
     let mut left = fork.clone();
     let mut right = fork;
     while revs.len() < n {
-        if revs.len() % 2 == 0 {
+        if revs.len().is_multiple_of(2) {
             left = push(&mut revs, rng, vec![left]);
         } else {
             right = push(&mut revs, rng, vec![right]);
