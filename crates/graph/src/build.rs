@@ -141,7 +141,8 @@ impl Graph {
     /// [`Graph::redundant_parents`].
     pub fn build(specs: &[RevisionSpec]) -> Result<Graph, BuildError> {
         let mut order: Vec<usize> = (0..specs.len()).collect();
-        order.sort_by(|&a, &b| specs[a].id.cmp(&specs[b].id).then(a.cmp(&b)));
+        // Ties are broken by position, so the unstable sort gives the stable order.
+        order.sort_unstable_by(|&a, &b| specs[a].id.cmp(&specs[b].id).then(a.cmp(&b)));
 
         for &i in &order {
             let spec = &specs[i];
@@ -166,19 +167,21 @@ impl Graph {
 
         let mut dag: DiGraph<Node, EdgeKind, u32> =
             DiGraph::with_capacity(specs.len(), specs.len() + specs.len() / 8);
-        let mut index: HashMap<&str, NodeIndex> = HashMap::with_capacity(specs.len());
+        let index = IdIndex {
+            specs,
+            order: &order,
+        };
         for &i in &order {
             let spec = &specs[i];
-            let node = dag.add_node(Node {
+            dag.add_node(Node {
                 id: spec.id.clone(),
                 branch_labels: spec.branch_labels.clone(),
                 input: i,
                 generation: 0,
             });
-            index.insert(spec.id.as_str(), node);
         }
 
-        let labels = collect_labels(specs, &order, &index)?;
+        let labels = collect_labels(specs, &order)?;
 
         let n = specs.len();
         let mut parents: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
@@ -187,7 +190,7 @@ impl Graph {
             let spec = &specs[i];
             let node = NodeIndex::new(pos);
             for parent in &spec.parents {
-                let Some(&p) = index.get(parent.as_str()) else {
+                let Some(p) = index.get(parent.as_str()) else {
                     return Err(BuildError::MissingParent {
                         revision: spec.id.clone(),
                         parent: parent.clone(),
@@ -295,17 +298,30 @@ impl Graph {
     }
 }
 
+/// Finds revisions by id once they are sorted: node indexes are positions in
+/// the sorted order, so a binary search replaces a hash map of every id.
+struct IdIndex<'a> {
+    specs: &'a [RevisionSpec],
+    order: &'a [usize],
+}
+
+impl IdIndex<'_> {
+    fn get(&self, id: &str) -> Option<NodeIndex> {
+        self.order
+            .binary_search_by(|&i| self.specs.get(i).map_or("", |s| s.id.as_str()).cmp(id))
+            .ok()
+            .map(NodeIndex::new)
+    }
+}
+
 fn collect_labels(
     specs: &[RevisionSpec],
     order: &[usize],
-    index: &HashMap<&str, NodeIndex>,
 ) -> Result<HashMap<String, NodeIndex>, BuildError> {
     let mut labels: HashMap<String, NodeIndex> = HashMap::new();
-    for &i in order {
+    for (pos, &i) in order.iter().enumerate() {
         let spec = &specs[i];
-        let Some(&node) = index.get(spec.id.as_str()) else {
-            continue;
-        };
+        let node = NodeIndex::new(pos);
         for label in &spec.branch_labels {
             let refuse = |reason: String| BuildError::BadLabel {
                 label: label.clone(),
@@ -339,11 +355,11 @@ fn resolve_dependency(
     spec: &RevisionSpec,
     input: usize,
     dependency: &str,
-    index: &HashMap<&str, NodeIndex>,
+    index: &IdIndex<'_>,
     labels: &HashMap<String, NodeIndex>,
     dag: &DiGraph<Node, EdgeKind, u32>,
 ) -> Result<NodeIndex, BuildError> {
-    if let Some(&d) = index.get(dependency) {
+    if let Some(d) = index.get(dependency) {
         return Ok(d);
     }
     if let Some(&d) = labels.get(dependency) {

@@ -2,6 +2,7 @@
 //! 100,000 revisions would overflow the stack.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use petgraph::graph::NodeIndex;
 
@@ -13,7 +14,7 @@ use crate::Graph;
 /// so a merge of two short branches looks at a few dozen nodes, not the history.
 pub(crate) fn reaches_down(graph: &Graph, from: NodeIndex, target: NodeIndex) -> bool {
     let floor = graph.generation(target);
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<NodeIndex, BuildHasherDefault<IndexHasher>> = HashSet::default();
     let mut stack = vec![from];
     while let Some(node) = stack.pop() {
         if node == target {
@@ -25,6 +26,31 @@ pub(crate) fn reaches_down(graph: &Graph, from: NodeIndex, target: NodeIndex) ->
         stack.extend(graph.parents(node).iter().copied());
     }
     false
+}
+
+/// Hashes node indexes with one multiplication: they are small distinct
+/// integers, and SipHash's defence against chosen keys buys nothing here.
+#[derive(Default)]
+pub(crate) struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0 ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// Returns the revisions to apply, in order, to bring `targets` and all they
