@@ -215,6 +215,47 @@ impl<'de> Fast<'de> {
         T::try_from(value).map_err(|_| GiveUp)
     }
 
+    /// Counts the elements of the list whose `[` was just read, so the
+    /// vector is allocated once at its size rather than grown to a power of
+    /// two. Only a hint: `None` when the look ahead meets anything unusual.
+    fn count_elements(&self) -> Option<usize> {
+        let bytes = self.bytes().get(self.pos..)?;
+        let mut depth = 0usize;
+        let mut count = 0;
+        let mut pending = false;
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'"' => {
+                    let len = bytes.get(i + 1..)?.iter().position(|&c| c == b'"')?;
+                    if bytes.get(i + 1..i + 1 + len)?.contains(&b'\\') {
+                        return None;
+                    }
+                    i += len + 1;
+                    pending = true;
+                }
+                b'/' => {
+                    let len = bytes.get(i..)?.iter().position(|&c| c == b'\n')?;
+                    i += len;
+                }
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    pending = true;
+                }
+                b')' | b']' | b'}' if depth == 0 => return Some(count + usize::from(pending)),
+                b')' | b']' | b'}' => depth -= 1,
+                b',' if depth == 0 => {
+                    count += usize::from(pending);
+                    pending = false;
+                }
+                b' ' | b'\t' | b'\n' | b'\r' => {}
+                _ => pending = true,
+            }
+            i += 1;
+        }
+        None
+    }
+
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -236,6 +277,7 @@ impl<'de> Fast<'de> {
             de: self,
             had_comma: true,
             end: b')',
+            len: None,
         })?;
         self.leave();
         self.skip_ws()?;
@@ -251,6 +293,7 @@ impl<'de> Fast<'de> {
             de: self,
             had_comma: true,
             end: b')',
+            len: None,
         })?;
         self.leave();
         self.skip_ws()?;
@@ -277,6 +320,8 @@ struct Commas<'a, 'de> {
     de: &'a mut Fast<'de>,
     had_comma: bool,
     end: u8,
+    /// How many elements a list holds, when a quick look could tell.
+    len: Option<usize>,
 }
 
 impl Commas<'_, '_> {
@@ -301,6 +346,10 @@ impl<'de> de::SeqAccess<'de> for Commas<'_, 'de> {
         let value = seed.deserialize(&mut *self.de)?;
         self.had_comma = self.de.comma()?;
         Ok(Some(value))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.len
     }
 }
 
@@ -466,10 +515,12 @@ impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.expect(b'[')?;
         self.enter()?;
+        let len = self.count_elements();
         let value = visitor.visit_seq(Commas {
             de: &mut *self,
             had_comma: true,
             end: b']',
+            len,
         })?;
         self.leave();
         self.skip_ws()?;
@@ -588,6 +639,18 @@ Migration(
         same(r#"Migration(id:"a",parents:[],upgrade:[DropTable(name:"t")])"#);
         same("(\r\n  id: \"a\", // c\r\n  message: \"m\"\r\n)");
         same("Migration ( id : \"a\" , upgrade : [ ] , )");
+    }
+
+    #[test]
+    fn sizes_lists_exactly() {
+        let m = same(PLAIN);
+        assert_eq!(m.parents.capacity(), 2);
+        assert_eq!(m.upgrade.capacity(), 4);
+        let m = same(
+            "Migration(id: \"a\", parents: [ // a comment, with ] and [\n \"x\", \"y)\", \"z\"])",
+        );
+        assert_eq!(m.parents, ["x", "y)", "z"]);
+        assert_eq!(m.parents.capacity(), 3);
     }
 
     #[test]

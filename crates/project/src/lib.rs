@@ -213,9 +213,11 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
             .map(|part| {
                 scope.spawn(move || {
                     let mut buffer = Vec::with_capacity(4096);
-                    part.iter()
-                        .map(|p| read_migration(p, &mut buffer))
-                        .collect()
+                    let mut files = Vec::with_capacity(part.len());
+                    for path in part {
+                        files.push(read_migration(path, &mut buffer)?);
+                    }
+                    Ok(files)
                 })
             })
             .collect();
