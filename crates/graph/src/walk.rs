@@ -14,7 +14,7 @@ use crate::Graph;
 /// so a merge of two short branches looks at a few dozen nodes, not the history.
 pub(crate) fn reaches_down(graph: &Graph, from: NodeIndex, target: NodeIndex) -> bool {
     let floor = graph.generation(target);
-    let mut seen: HashSet<NodeIndex, BuildHasherDefault<IndexHasher>> = HashSet::default();
+    let mut seen: HashSet<NodeIndex, FastHash> = HashSet::default();
     let mut stack = vec![from];
     while let Some(node) = stack.pop() {
         if node == target {
@@ -28,30 +28,57 @@ pub(crate) fn reaches_down(graph: &Graph, from: NodeIndex, target: NodeIndex) ->
     false
 }
 
-/// Hashes node indexes with one multiplication: they are small distinct
-/// integers, and SipHash's defence against chosen keys buys nothing here.
+/// A fast hasher for node indexes and revision ids: a multiply-rotate mix
+/// over 8 bytes at a time. The keys are small integers and short ids from the
+/// project's own files, so SipHash's defence against chosen keys buys nothing.
 #[derive(Default)]
-pub(crate) struct IndexHasher(u64);
+pub(crate) struct FastHasher(u64);
 
-impl Hasher for IndexHasher {
+const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl FastHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // hashbrown takes the top 7 bits as a tag and the low bits as the
+        // bucket: fold the well-mixed high half into the low one.
+        self.0 ^ (self.0 >> 32)
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word));
         }
     }
 
+    fn write_u8(&mut self, n: u8) {
+        self.mix(u64::from(n));
+    }
+
     fn write_u32(&mut self, n: u32) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.mix(u64::from(n));
     }
 
     fn write_usize(&mut self, n: usize) {
-        self.0 = (self.0 ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.mix(n as u64);
     }
 }
+
+/// Builds [`FastHasher`]s for hash maps and sets.
+pub(crate) type FastHash = BuildHasherDefault<FastHasher>;
 
 /// Returns the revisions to apply, in order, to bring `targets` and all they
 /// need (through parents and depends_on) into the applied set.
