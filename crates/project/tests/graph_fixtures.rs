@@ -504,7 +504,7 @@ fn downgrade_to_branch_point_targets() {
     insta::assert_snapshot!(resolve(&p, "b1@+1", &["c2", "d1", "e2"]), @"error: `b1@+1` is ambiguous: the database has several current heads (c2, d1, e2); use `<label>@+1` or `<rev>+1`");
     insta::assert_snapshot!(resolve(&p, "c1@-1", &["c2", "e2"]), @"c1");
     insta::assert_snapshot!(resolve(&p, "d1@-1", &["c2", "e2"]), @"b1");
-    insta::assert_snapshot!(resolve(&p, "e1@+1", &["c2", "d1"]), @"e2");
+    insta::assert_snapshot!(resolve(&p, "e1@+1", &["c2", "d1"]), @"e1");
 }
 
 // redundant_parent: m1 names b1, c1 and d1, but c1 already descends from b1
