@@ -101,6 +101,7 @@ pub enum Command {
     /// Show one revision.
     Show {
         /// The revision.
+        #[arg(allow_hyphen_values = true)]
         revision: String,
     },
     /// Draw the graph.
@@ -110,6 +111,7 @@ pub enum Command {
     /// Apply revisions up to a target.
     Upgrade {
         /// The target (`heads`, `head`, an id, `<label>@head`, `+1`, ...) or FROM:TO with --sql.
+        #[arg(allow_hyphen_values = true)]
         target: String,
         /// Print the SQL script instead of touching the database.
         #[arg(long)]
@@ -121,6 +123,7 @@ pub enum Command {
     /// Un-apply revisions down to a target.
     Downgrade {
         /// The target (`base`, an id, `-1`, ...) or FROM:TO with --sql.
+        #[arg(allow_hyphen_values = true)]
         target: String,
         /// Print the SQL script instead of touching the database.
         #[arg(long)]
@@ -132,6 +135,7 @@ pub enum Command {
     /// Set the version table to a target without running migrations.
     Stamp {
         /// The target.
+        #[arg(allow_hyphen_values = true)]
         target: String,
         /// Empty the version table first.
         #[arg(long)]

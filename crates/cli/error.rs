@@ -87,6 +87,14 @@ impl From<rev_graph::PlanError> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(error: std::io::Error) -> Self {
+        // `rev history | head` closes the pipe early; that is the reader's choice, not a failure.
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return CliError {
+                message: String::new(),
+                hint: None,
+                status: 0,
+            };
+        }
         CliError::fail(format!("cannot write output: {error}"))
     }
 }

@@ -2,8 +2,10 @@
 //! results, and decides the exit status in one place.
 
 mod args;
+mod autogen;
 mod error;
 mod offline;
+mod online;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -79,17 +81,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             rev_id,
             autogenerate,
         } => {
-            if *autogenerate {
-                return Err(CliError::fail("--autogenerate is not available yet"));
-            }
             let args = offline::RevisionArgs {
                 message,
                 head: head.as_deref(),
                 branch_labels: branch_label,
                 depends_on,
                 rev_id: rev_id.as_deref(),
+                autogenerate: *autogenerate,
             };
-            offline::revision(&mut ctx, &args, Vec::new(), None)?;
+            offline::revision(&mut ctx, &args)?;
         }
         Command::Merge {
             revisions,
@@ -102,12 +102,22 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Show { revision } => offline::show(&mut ctx, revision)?,
         Command::Graph => offline::graph(&mut ctx)?,
         Command::Check { db } => return check(&mut ctx, *db),
-        Command::Current
-        | Command::Upgrade { .. }
-        | Command::Downgrade { .. }
-        | Command::Stamp { .. } => {
-            return Err(CliError::fail("database commands are not available yet"));
+        Command::Current => online::current(&mut ctx)?,
+        Command::Upgrade { target, sql, plan } => {
+            if *sql {
+                online::offline(&mut ctx, online::Move::Upgrade, target)?;
+            } else {
+                online::migrate(&mut ctx, online::Move::Upgrade, target, *plan)?;
+            }
         }
+        Command::Downgrade { target, sql, plan } => {
+            if *sql {
+                online::offline(&mut ctx, online::Move::Downgrade, target)?;
+            } else {
+                online::migrate(&mut ctx, online::Move::Downgrade, target, *plan)?;
+            }
+        }
+        Command::Stamp { target, purge, sql } => online::stamp(&mut ctx, target, *purge, *sql)?,
     }
     ctx.out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -115,7 +125,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
 
 fn check(ctx: &mut Ctx, _db: bool) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    let findings = offline::graph_findings(&project);
+    let mut findings = offline::graph_findings(&project);
+    findings.extend(online::checksum_findings(ctx, &project));
+    findings.extend(model_findings(&project)?);
     let failed = findings.iter().any(|f| f.severity == "error");
     if ctx.format(&[Format::Text, Format::Json])? == Format::Json {
         let list: Vec<serde_json::Value> = findings
@@ -142,10 +154,45 @@ fn check(ctx: &mut Ctx, _db: bool) -> Result<ExitCode, CliError> {
     })
 }
 
+/// Returns what `rev check` finds when the models and the migrations disagree.
+fn model_findings(project: &Project) -> Result<Vec<offline::Finding>, CliError> {
+    let Some(dir) = &project.config.models else {
+        return Ok(Vec::new());
+    };
+    let tables = rev_project::load_models(&project.root.join(dir))?;
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let desired = rev_schema::Schema::from_tables(tables);
+    let built = online::schema_at(project, &project.graph.heads())?;
+    let found = rev_schema::diff(&built, &desired);
+    let mut findings = Vec::new();
+    if !found.ops.is_empty() {
+        let list: Vec<String> = found.ops.iter().map(autogen::summary).collect();
+        findings.push(offline::Finding {
+            severity: "error",
+            kind: "model_drift",
+            message: format!(
+                "the models differ from what the migrations build; `rev revision --autogenerate -m <message>` would write:\n  {}",
+                list.join("\n  ")
+            ),
+        });
+    }
+    for note in found.notes {
+        findings.push(offline::Finding {
+            severity: "warning",
+            kind: "model_drift",
+            message: note,
+        });
+    }
+    Ok(findings)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(error) if error.status == 0 => ExitCode::SUCCESS,
         Err(error) => {
             let mut err = io::stderr().lock();
             let _ = writeln!(err, "error: {}", error.message);

@@ -413,23 +413,20 @@ pub struct RevisionArgs<'a> {
     pub depends_on: &'a [String],
     /// `--rev-id`.
     pub rev_id: Option<&'a str>,
+    /// `--autogenerate`.
+    pub autogenerate: bool,
 }
 
 /// `rev revision`.
-pub fn revision(
-    ctx: &mut Ctx,
-    args: &RevisionArgs<'_>,
-    upgrade: Vec<rev_schema::Operation>,
-    downgrade: Option<Vec<rev_schema::Operation>>,
-) -> Result<(), CliError> {
+pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> {
     let project = ctx.project()?;
     let graph = &project.graph;
-    let parents = match args.head {
+    let parent_nodes = match args.head {
         Some("base") => Vec::new(),
-        Some(head) => vec![graph.id(one_revision(&project, head)?).to_owned()],
+        Some(head) => vec![one_revision(&project, head)?],
         None => match graph.heads().as_slice() {
             [] => Vec::new(),
-            [one] => vec![graph.id(*one).to_owned()],
+            [one] => vec![*one],
             many => {
                 return Err(CliError::fail(format!(
                     "there are {} heads ({}): a new revision needs one parent",
@@ -439,6 +436,29 @@ pub fn revision(
                 .hint("pass `--head <rev>` to pick one, or run `rev merge -m <message>` to join them first"))
             }
         },
+    };
+    let parents = graph.ids(&parent_nodes);
+    let (upgrade, downgrade) = if args.autogenerate {
+        let (found, downgrade) = crate::autogen::generate(&project, &parent_nodes)?;
+        for note in &found.notes {
+            eprintln!("warning: {note}");
+        }
+        if found.ops.is_empty() {
+            if !ctx.cli.quiet {
+                ctx.line(
+                    "No changes: the models match what the migrations build; nothing written",
+                )?;
+            }
+            return Ok(());
+        }
+        if !ctx.cli.quiet && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+            for op in &found.ops {
+                ctx.line(&format!("Detected {}", crate::autogen::summary(op)))?;
+            }
+        }
+        (found.ops, Some(downgrade))
+    } else {
+        (Vec::new(), None)
     };
     let mut depends_on = Vec::new();
     for dep in args.depends_on {

@@ -3,59 +3,25 @@
 
 use std::time::Duration;
 
-use rev_sql::{Dialect, Statement};
+use rev_sql::Dialect;
 
-/// Where the version and history tables live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tables {
-    /// The schema that holds both tables (None = the connection's default).
-    pub schema: Option<String>,
-    /// The version table's name (`alembic_version` to share a database with Alembic).
-    pub version: String,
-    /// The history table's name.
-    pub history: String,
-}
+pub mod mssql;
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+pub mod url;
 
-/// Which way a step moves the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// Applies a revision.
-    Upgrade,
-    /// Un-applies a revision.
-    Downgrade,
-    /// Changes the version table only.
-    Stamp,
-}
+pub use rev_sql::{Direction, Step, VersionTables as Tables};
+pub use url::{DatabaseUrl, SecretUrl, SqliteTarget};
 
-impl Direction {
-    /// Returns the word stored in the history table.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Upgrade => "upgrade",
-            Direction::Downgrade => "downgrade",
-            Direction::Stamp => "stamp",
-        }
+/// Returns a connection to the database `url` names (see [`DatabaseUrl`]).
+pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(target) => Ok(Box::new(sqlite::SqliteBackend::open(&target)?)),
+        DatabaseUrl::Mssql(secret) => mssql::connect(secret.expose()),
+        DatabaseUrl::Postgres(secret) => postgres::connect(secret.expose()),
+        DatabaseUrl::Mysql(secret) => mysql::connect(secret.expose()),
     }
-}
-
-/// One migration to run: its statements and its version-table change commit
-/// together or not at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// The revision applied or un-applied.
-    pub revision: String,
-    /// Which way.
-    pub direction: Direction,
-    /// The statements, in order (empty for a stamp or a merge without operations).
-    pub statements: Vec<Statement>,
-    /// Version rows to remove (each DELETE/UPDATE must touch exactly one row).
-    pub delete_versions: Vec<String>,
-    /// Version rows to add.
-    pub insert_versions: Vec<String>,
-    /// The checksum of the migration's operations, stored in the history table.
-    pub checksum: String,
-    /// False when the statements must run outside a transaction.
-    pub transactional: bool,
 }
 
 /// Why talking to the database failed. Messages never carry a password.
@@ -102,6 +68,16 @@ pub enum DbError {
         /// The revision being applied or un-applied.
         revision: String,
         /// What was found.
+        message: String,
+    },
+    /// A step left rows whose foreign keys point at no row; it was rolled back.
+    #[error("revision {revision} ({direction}) would break foreign keys: {message}")]
+    ForeignKeyViolation {
+        /// The revision being applied or un-applied.
+        revision: String,
+        /// `upgrade`, `downgrade` or `stamp`.
+        direction: &'static str,
+        /// The offending rows, as the database reports them.
         message: String,
     },
     /// Any other database error.

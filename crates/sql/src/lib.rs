@@ -7,6 +7,26 @@ use std::str::FromStr;
 
 use rev_schema::{Operation, Schema};
 
+pub mod mssql;
+pub mod mysql;
+pub mod postgres;
+pub mod script;
+pub mod sqlite;
+pub mod version;
+
+pub use script::offline_script;
+pub use version::{HistoryRow, VersionChange, VersionTables};
+
+/// Returns the dialect of `kind`, or an error when this build lacks it.
+pub fn dialect(kind: DialectKind) -> Result<Box<dyn Dialect>, RenderError> {
+    match kind {
+        DialectKind::Sqlite => Ok(Box::new(sqlite::Sqlite)),
+        DialectKind::Mssql => Ok(Box::new(mssql::Mssql)),
+        DialectKind::Postgres => Ok(Box::new(postgres::Postgres)),
+        DialectKind::Mysql => Ok(Box::new(mysql::Mysql)),
+    }
+}
+
 /// The databases rev can render SQL for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DialectKind {
@@ -94,6 +114,65 @@ pub enum RenderError {
         /// What it cannot do.
         what: String,
     },
+    /// This build of rev has no renderer for the dialect.
+    #[error("the {0} dialect is not available in this build of rev")]
+    DialectMissing(DialectKind),
+}
+
+/// Which way a step moves the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Applies a revision.
+    Upgrade,
+    /// Un-applies a revision.
+    Downgrade,
+    /// Changes the version table only.
+    Stamp,
+}
+
+impl Direction {
+    /// Returns the word stored in the history table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+            Direction::Stamp => "stamp",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One migration to run: its statements and its version-table change commit
+/// together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The revision applied or un-applied.
+    pub revision: String,
+    /// Which way.
+    pub direction: Direction,
+    /// The statements, in order (empty for a stamp or a merge without operations).
+    pub statements: Vec<Statement>,
+    /// Version rows to remove (each DELETE/UPDATE must touch exactly one row).
+    pub delete_versions: Vec<String>,
+    /// Version rows to add.
+    pub insert_versions: Vec<String>,
+    /// The checksum of the migration's operations, stored in the history table.
+    pub checksum: String,
+    /// False when the statements must run outside a transaction.
+    pub transactional: bool,
+}
+
+impl Step {
+    /// Returns the version-table changes of this step, pairing each removed
+    /// row with an added one as an UPDATE (see [`VersionChange::plan`]).
+    pub fn version_changes(&self) -> Vec<VersionChange> {
+        VersionChange::plan(&self.delete_versions, &self.insert_versions)
+    }
 }
 
 /// What a dialect must know how to write.
@@ -121,7 +200,7 @@ pub trait Dialect: Send + Sync {
     fn render_op(&self, op: &Operation, before: &Schema) -> Result<Vec<Statement>, RenderError>;
 
     /// Returns the parameter placeholder for the `index`-th bound value (1-based):
-    /// `?` on SQLite and MySQL, `$1` on PostgreSQL, `@P1` on SQL Server.
+    /// `?1` on SQLite, `?` on MySQL, `$1` on PostgreSQL, `@P1` on SQL Server.
     fn placeholder(&self, index: usize) -> String;
 
     /// Returns the statements that create the version table when it is missing:

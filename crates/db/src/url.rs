@@ -1,0 +1,373 @@
+//! Database URLs: which backend a URL names, with every password redacted
+//! from what is printed.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use rev_sql::DialectKind;
+
+use crate::DbError;
+
+/// What replaces a password in anything printed.
+const REDACTED: &str = "****";
+
+/// A parsed database URL. Display and Debug never show a password.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://relative/path`, `sqlite:///abs/path` or `sqlite::memory:`.
+    Sqlite(SqliteTarget),
+    /// `mssql://`/`sqlserver://` URLs and ADO.NET strings (`server=...;`), parsed by the mssql backend.
+    Mssql(SecretUrl),
+    /// `postgres://` and `postgresql://` URLs, parsed by the postgres backend.
+    Postgres(SecretUrl),
+    /// `mysql://` and `mariadb://` URLs, parsed by the mysql backend.
+    Mysql(SecretUrl),
+}
+
+/// Where a SQLite database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqliteTarget {
+    /// A private in-memory database, gone when the connection closes.
+    Memory,
+    /// A database file (created when missing).
+    File(PathBuf),
+}
+
+/// A connection string that may hold a password: only [`SecretUrl::expose`]
+/// gives the text; Display and Debug redact the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    /// Returns a secret holding `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        SecretUrl(url.into())
+    }
+
+    /// Returns the full text, password included, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Returns the text with any password replaced by `****`.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+}
+
+impl fmt::Display for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretUrl({:?})", self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    /// Returns the backend a URL names, or an error saying why it names none.
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let url = url.trim();
+        let lower = url.to_ascii_lowercase();
+        if lower == "sqlite::memory:" || lower == "sqlite://:memory:" {
+            return Ok(DatabaseUrl::Sqlite(SqliteTarget::Memory));
+        }
+        if lower.starts_with("sqlite:") {
+            let rest = &url["sqlite:".len()..];
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(DbError::InvalidUrl(
+                    "the sqlite URL names no file: use sqlite://<path> or sqlite::memory:"
+                        .to_owned(),
+                ));
+            }
+            if path.contains('?') {
+                return Err(DbError::InvalidUrl(format!(
+                    "sqlite URL options are not supported: `{url}`"
+                )));
+            }
+            return Ok(DatabaseUrl::Sqlite(SqliteTarget::File(PathBuf::from(path))));
+        }
+        if let Some((scheme, _)) = lower.split_once("://") {
+            let secret = SecretUrl::new(url);
+            return match scheme {
+                "mssql" | "sqlserver" => Ok(DatabaseUrl::Mssql(secret)),
+                "postgres" | "postgresql" => Ok(DatabaseUrl::Postgres(secret)),
+                "mysql" | "mariadb" => Ok(DatabaseUrl::Mysql(secret)),
+                other => Err(DbError::UnsupportedScheme(other.to_owned())),
+            };
+        }
+        if is_ado_net(&lower) {
+            return Ok(DatabaseUrl::Mssql(SecretUrl::new(url)));
+        }
+        Err(DbError::InvalidUrl(format!(
+            "`{}` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET connection string",
+            redact(url)
+        )))
+    }
+
+    /// Returns the dialect of the database the URL names.
+    pub fn dialect_kind(&self) -> DialectKind {
+        match self {
+            DatabaseUrl::Sqlite(_) => DialectKind::Sqlite,
+            DatabaseUrl::Mssql(_) => DialectKind::Mssql,
+            DatabaseUrl::Postgres(_) => DialectKind::Postgres,
+            DatabaseUrl::Mysql(_) => DialectKind::Mysql,
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = DbError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DatabaseUrl::parse(s)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(SqliteTarget::Memory) => f.write_str("sqlite::memory:"),
+            DatabaseUrl::Sqlite(SqliteTarget::File(path)) => {
+                write!(f, "sqlite://{}", path.display())
+            }
+            DatabaseUrl::Mssql(s) | DatabaseUrl::Postgres(s) | DatabaseUrl::Mysql(s) => {
+                fmt::Display::fmt(s, f)
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(target) => f.debug_tuple("Sqlite").field(target).finish(),
+            DatabaseUrl::Mssql(s) => f.debug_tuple("Mssql").field(s).finish(),
+            DatabaseUrl::Postgres(s) => f.debug_tuple("Postgres").field(s).finish(),
+            DatabaseUrl::Mysql(s) => f.debug_tuple("Mysql").field(s).finish(),
+        }
+    }
+}
+
+/// Returns whether `lower` (lower-cased) looks like an ADO.NET connection
+/// string: `key=value` pairs separated by `;`, one of them naming a server.
+fn is_ado_net(lower: &str) -> bool {
+    ado_pairs(lower).iter().any(|(key, _)| {
+        matches!(
+            key.trim(),
+            "server" | "data source" | "addr" | "address" | "network address"
+        )
+    })
+}
+
+/// Splits an ADO.NET string into (key, value) pairs, keeping each value's
+/// quoting; a value in "", '' or {} may hold `;` (a doubled closer escapes it).
+fn ado_pairs(text: &str) -> Vec<(&str, &str)> {
+    let mut pairs = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(eq) = rest.find('=') else {
+            break;
+        };
+        let key = &rest[..eq];
+        let after = &rest[eq + 1..];
+        let trimmed = after.trim_start();
+        let lead = after.len() - trimmed.len();
+        let closer = match trimmed.chars().next() {
+            Some('"') => Some('"'),
+            Some('\'') => Some('\''),
+            Some('{') => Some('}'),
+            _ => None,
+        };
+        let value_len = match closer {
+            Some(closer) => {
+                let body = &trimmed[1..];
+                let mut end = body.len();
+                let mut chars = body.char_indices().peekable();
+                while let Some((i, c)) = chars.next() {
+                    if c == closer {
+                        if chars.peek().is_some_and(|&(_, n)| n == closer) {
+                            chars.next();
+                            continue;
+                        }
+                        end = i;
+                        break;
+                    }
+                }
+                let quoted = 1 + (end + 1).min(body.len());
+                quoted
+                    + trimmed[quoted..]
+                        .find(';')
+                        .unwrap_or(trimmed.len() - quoted)
+            }
+            None => trimmed.find(';').unwrap_or(trimmed.len()),
+        };
+        let value = &after[..lead + value_len];
+        pairs.push((key, value));
+        rest = after[lead + value_len..]
+            .strip_prefix(';')
+            .unwrap_or(&after[lead + value_len..]);
+    }
+    pairs
+}
+
+/// Returns `url` with every password replaced by `****`: the password of a
+/// URL's `user:password@`, a `password=` query parameter, and the
+/// `password`/`pwd` key of an ADO.NET string.
+pub fn redact(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let (head, rest) = url.split_at(scheme_end + 3);
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let authority = match authority.rfind('@') {
+            Some(at) => {
+                let (userinfo, host) = authority.split_at(at);
+                match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{user}:{REDACTED}{host}"),
+                    None => authority.to_owned(),
+                }
+            }
+            None => authority.to_owned(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((key, _)) if is_password_key(key) => format!("{key}={REDACTED}"),
+                        _ => pair.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
+            }
+            None => tail.to_owned(),
+        };
+        return format!("{head}{authority}{tail}");
+    }
+    if url.contains('=') {
+        return ado_pairs(url)
+            .iter()
+            .map(|(key, value)| {
+                if is_password_key(key) {
+                    format!("{key}={REDACTED}")
+                } else {
+                    format!("{key}={value}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(";");
+    }
+    url.to_owned()
+}
+
+fn is_password_key(key: &str) -> bool {
+    matches!(
+        key.trim().to_ascii_lowercase().as_str(),
+        "password" | "pwd" | "pass"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(url: &str) -> String {
+        match DatabaseUrl::parse(url) {
+            Ok(u) => format!("{u:?} | {u}"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn sqlite_urls() {
+        assert_eq!(
+            parsed("sqlite://rev.db"),
+            r#"Sqlite(File("rev.db")) | sqlite://rev.db"#
+        );
+        assert_eq!(
+            parsed("sqlite://data/app.db"),
+            r#"Sqlite(File("data/app.db")) | sqlite://data/app.db"#
+        );
+        assert_eq!(
+            parsed("sqlite:///var/db/app.db"),
+            r#"Sqlite(File("/var/db/app.db")) | sqlite:///var/db/app.db"#
+        );
+        assert_eq!(
+            parsed("sqlite::memory:"),
+            "Sqlite(Memory) | sqlite::memory:"
+        );
+        assert_eq!(
+            parsed("SQLITE://:memory:"),
+            "Sqlite(Memory) | sqlite::memory:"
+        );
+        assert_eq!(
+            parsed("sqlite://"),
+            "error: invalid database URL: the sqlite URL names no file: use sqlite://<path> or sqlite::memory:"
+        );
+        assert_eq!(
+            parsed("sqlite://x.db?mode=rwc"),
+            "error: invalid database URL: sqlite URL options are not supported: `sqlite://x.db?mode=rwc`"
+        );
+    }
+
+    #[test]
+    fn server_urls_are_redacted() {
+        assert_eq!(
+            parsed("mssql://sa:S3cret!@db:1433/app?encrypt=true"),
+            r#"Mssql(SecretUrl("mssql://sa:****@db:1433/app?encrypt=true")) | mssql://sa:****@db:1433/app?encrypt=true"#
+        );
+        assert_eq!(
+            parsed("postgres://u:p%40ss@localhost/app?password=other&sslmode=require"),
+            r#"Postgres(SecretUrl("postgres://u:****@localhost/app?password=****&sslmode=require")) | postgres://u:****@localhost/app?password=****&sslmode=require"#
+        );
+        assert_eq!(
+            parsed("postgresql://localhost/app"),
+            r#"Postgres(SecretUrl("postgresql://localhost/app")) | postgresql://localhost/app"#
+        );
+        assert_eq!(
+            parsed("mariadb://root:pw@127.0.0.1:3306/app"),
+            r#"Mysql(SecretUrl("mariadb://root:****@127.0.0.1:3306/app")) | mariadb://root:****@127.0.0.1:3306/app"#
+        );
+        assert_eq!(
+            parsed("mysql://root@h/app"),
+            r#"Mysql(SecretUrl("mysql://root@h/app")) | mysql://root@h/app"#
+        );
+        assert_eq!(
+            parsed("oracle://u:p@h/x"),
+            "error: unsupported database URL scheme `oracle`: expected sqlite, mssql, postgres or mysql"
+        );
+    }
+
+    #[test]
+    fn ado_net_strings() {
+        let url = "Server=tcp:db,1433;Database=app;User Id=sa;Password={a;b}}c};Encrypt=true";
+        let parsed = DatabaseUrl::parse(url).unwrap();
+        assert_eq!(parsed.dialect_kind(), DialectKind::Mssql);
+        assert_eq!(
+            parsed.to_string(),
+            "Server=tcp:db,1433;Database=app;User Id=sa;Password=****;Encrypt=true"
+        );
+        match &parsed {
+            DatabaseUrl::Mssql(secret) => assert_eq!(secret.expose(), url),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            redact("data source=x;pwd=\"q;uoted\";user=u"),
+            "data source=x;pwd=****;user=u"
+        );
+        assert_eq!(
+            parsed_err("just some text"),
+            "invalid database URL: `just some text` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET connection string"
+        );
+        assert!(!parsed_err("password=hunter2;x=y").contains("hunter2"));
+    }
+
+    fn parsed_err(url: &str) -> String {
+        DatabaseUrl::parse(url).unwrap_err().to_string()
+    }
+}
