@@ -538,3 +538,93 @@ fn targets_that_do_not_parse() {
     insta::assert_snapshot!(resolve(&p, "@head", &[]), @"error: invalid target `@head`: a revision id, prefix or branch label is missing");
     insta::assert_snapshot!(resolve(&p, "a-b", &[]), @"error: invalid target `a-b`: `-b` is not a relative step like +2 or -1");
 }
+
+/// Loads a temporary project holding these migration files and returns the
+/// load error, with the temporary directory shown as `<tmp>`.
+fn load_error(config: &str, files: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let versions = dir.path().join("migrations").join("versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(dir.path().join("rev.ron"), config).unwrap();
+    for (name, text) in files {
+        std::fs::write(versions.join(name), text).unwrap();
+    }
+    let err = Project::load(&dir.path().join("rev.ron")).unwrap_err();
+    err.to_string()
+        .replace(&dir.path().display().to_string(), "<tmp>")
+}
+
+/// Returns a migration file's text with these fields after `id`.
+fn migration(id: &str, rest: &str) -> String {
+    format!("Migration(\n    id: \"{id}\",\n{rest}    upgrade: [],\n)\n")
+}
+
+const CONFIG: &str = "Config()\n";
+
+#[test]
+fn malformed_ron_names_file_line_and_column() {
+    let text = "Migration(\n    id: \"a1\",\n    parents: [\"x\" \"y\"],\n    upgrade: [],\n)\n";
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:3:19: Expected comma");
+    let text = "Migration(\n    id: \"a1\",\n    parent: [],\n)\n";
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:3:5: Unexpected field named `parent` in `Migration`, expected one of `id`, `parents`, `message`, `created`, `branch_labels`, `depends_on`, `transactional`, `upgrade`, or `downgrade` instead");
+    let text = "Migration(\n    id: \"a1\",\n    upgrade: [\n        CreateTable(name: \"t\", columns: [Column(name: \"id\", type: Integr)]),\n    ],\n)\n";
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:4:67: Unexpected variant named `Integr` in enum `ColumnType`, expected one of `Integer`, `BigInt`, `SmallInt`, `Boolean`, `String`, `Text`, `Decimal`, `Float`, `Date`, `Time`, `DateTime`, `DateTimeTz`, `Uuid`, `Binary`, `Blob`, `Json`, or `Custom` instead");
+    let text = "Migration(\n    id: \"a1\",\n";
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:2:14: Unexpected end of RON");
+    insta::assert_snapshot!(load_error("Config(\n    migrations: 3,\n)\n", &[]), @"<tmp>/rev.ron:2:16: Expected string");
+}
+
+#[test]
+fn graph_errors_name_file_line_and_column() {
+    let a1 = migration("a1", "    parents: [],\n");
+    // Missing parent.
+    let b1 = migration("b1", "    parents: [\"a1\", \"zz\"],\n");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1)]), @"<tmp>/migrations/versions/b1_b.ron:3:21: revision `b1` names parent `zz`, which does not exist");
+    // Duplicate id, in two files.
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("a1_again.ron", &a1)]), @"<tmp>/migrations/versions/a1_again.ron:2:9: revision id `a1` is declared twice (also in <tmp>/migrations/versions/a1_a.ron)");
+    // Cycle through parents.
+    let x1 = migration("x1", "    parents: [\"y1\"],\n");
+    let y1 = migration("y1", "    parents: [\"x1\"],\n");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("x1_x.ron", &x1), ("y1_y.ron", &y1)]), @"<tmp>/migrations/versions/x1_x.ron:3:5: revisions form a cycle through parents or depends_on: x1 -> y1");
+    // Cycle through depends_on.
+    let b1 = migration("b1", "    parents: [\"a1\"],\n    depends_on: [\"c1\"],\n");
+    let c1 = migration("c1", "    parents: [\"b1\"],\n");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1), ("c1_c.ron", &c1)]), @"<tmp>/migrations/versions/b1_b.ron:3:5: revisions form a cycle through parents or depends_on: b1 -> c1");
+    // Unknown and ambiguous depends_on.
+    let b1 = migration(
+        "b1",
+        "    parents: [\"a1\"],\n    depends_on: [\"nothere\"],\n",
+    );
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1)]), @"<tmp>/migrations/versions/b1_b.ron:4:18: revision `b1` depends on `nothere`, which is no revision id, id prefix or branch label");
+    let b1 = migration("b1", "    parents: [\"a1\"],\n");
+    let b2 = migration("b2", "    parents: [\"a1\"],\n");
+    let c1 = migration("c1", "    parents: [\"a1\"],\n    depends_on: [\"b\"],\n");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1), ("b2_b.ron", &b2), ("c1_c.ron", &c1)]), @"<tmp>/migrations/versions/c1_c.ron:4:18: revision `c1` depends on `b`, which is ambiguous: b1, b2");
+    // Bad branch labels: a keyword, bad characters, the same label twice.
+    let b1 = migration(
+        "b1",
+        "    parents: [\"a1\"],\n    branch_labels: [\"heads\"],\n",
+    );
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1)]), @"<tmp>/migrations/versions/b1_b.ron:4:21: branch label `heads` on revision `b1` is reserved: `heads` is a target keyword");
+    let b1 = migration(
+        "b1",
+        "    parents: [\"a1\"],\n    branch_labels: [\"my-branch\"],\n",
+    );
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1)]), @"<tmp>/migrations/versions/b1_b.ron:4:21: branch label `my-branch` on revision `b1` is invalid: use 1 to 32 characters of [A-Za-z0-9_]");
+    let b1 = migration(
+        "b1",
+        "    parents: [\"a1\"],\n    branch_labels: [\"auth\"],\n",
+    );
+    let c1 = migration(
+        "c1",
+        "    parents: [\"a1\"],\n    message: \"x\",\n    branch_labels: [\"auth\"],\n",
+    );
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1), ("c1_c.ron", &c1)]), @"<tmp>/migrations/versions/c1_c.ron:5:21: branch label `auth` on revision `c1` is already on revision `b1`");
+    // Bad ids and parents.
+    let bad = migration("bad-id", "    parents: [],\n");
+    insta::assert_snapshot!(load_error(CONFIG, &[("bad.ron", &bad)]), @"<tmp>/migrations/versions/bad.ron:2:9: revision id `bad-id` is invalid: use 1 to 32 characters of [A-Za-z0-9_]");
+    let b1 = migration("b1", "    parents: [\"a1\", \"a1\"],\n");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1)]), @"<tmp>/migrations/versions/b1_b.ron:3:15: revision `b1` names parent `a1` twice");
+    let b1 = migration("b1", "    parents: [\"b1\"],\n");
+    insta::assert_snapshot!(load_error(CONFIG, &[("b1_b.ron", &b1)]), @"<tmp>/migrations/versions/b1_b.ron:3:15: revision `b1` names parent `b1` although it is the revision itself");
+}
