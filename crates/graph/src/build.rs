@@ -75,7 +75,7 @@ pub enum BuildError {
         input: usize,
     },
     /// A `depends_on` prefix matches several revisions.
-    #[error("revision `{revision}` depends on `{dependency}`, which is ambiguous: {candidates:?}")]
+    #[error("revision `{revision}` depends on `{dependency}`, which is ambiguous: {}", candidates.join(", "))]
     AmbiguousDependency {
         /// The revision.
         revision: String,
