@@ -12,7 +12,9 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
-use rev_graph::{Graph, NodeIndex, Plan, PlanDirection, PlanError, Resolved, RevisionSpec};
+use rev_graph::{
+    Graph, NodeIndex, Plan, PlanDirection, PlanError, ResolveError, Resolved, RevisionSpec, Target,
+};
 
 /// A random DAG as declared, indexed by creation order.
 #[derive(Debug, Clone)]
@@ -46,6 +48,28 @@ impl Model {
                     .collect(),
                 branch_labels: Vec::new(),
             })
+            .collect()
+    }
+
+    /// Returns the parents of `x` that no other parent of `x` descends from
+    /// (DESIGN.md §3: a redundant parent is ignored).
+    fn effective_parents(&self, x: usize) -> Vec<usize> {
+        let ancestors = |q: usize| {
+            let mut seen = vec![false; self.len()];
+            let mut todo = self.parents[q].clone();
+            while let Some(a) = todo.pop() {
+                if !seen[a] {
+                    seen[a] = true;
+                    todo.extend(&self.parents[a]);
+                }
+            }
+            seen
+        };
+        let declared = &self.parents[x];
+        declared
+            .iter()
+            .copied()
+            .filter(|&p| !declared.iter().any(|&q| q != p && ancestors(q)[p]))
             .collect()
     }
 
@@ -302,8 +326,13 @@ proptest! {
     }
 
     #[test]
-    fn history_lists_every_revision_after_all_it_needs(model in model(40)) {
+    fn redundant_parents_are_dropped_and_history_follows_needs(model in model(40)) {
         let built = build(&model);
+        for x in 0..model.len() {
+            let parents = built.set(built.graph.parents(built.node[x]));
+            let expected: BTreeSet<usize> = model.effective_parents(x).into_iter().collect();
+            prop_assert_eq!(parents, expected, "parents of {}", model.ids[x]);
+        }
         let history = built.graph.history_order();
         prop_assert_eq!(history.len(), model.len());
         let mut seen = vec![false; model.len()];
@@ -318,5 +347,114 @@ proptest! {
         }
         let drawing = rev_graph::render_ascii(&built.graph, &history, |n| built.graph.id(n).to_owned());
         prop_assert_eq!(drawing.matches('*').count(), model.len());
+    }
+}
+
+/// What a relative step resolves to, in creation indexes: a revision, base,
+/// or the kind of error.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    At(usize),
+    Base,
+    Fork,
+    Beyond,
+    NothingApplied,
+    SeveralTips,
+}
+
+/// Walks `steps` from `x` by the §3 rules: up through children, down through
+/// (effective) parents, refusing to choose at a fork.
+fn naive_step(model: &Model, x: usize, steps: i64) -> Step {
+    naive_walk(model, Some(x), steps)
+}
+
+/// Walks `steps` from `at`; `None` stands for base, below which nothing lies.
+fn naive_walk(model: &Model, mut at: Option<usize>, steps: i64) -> Step {
+    for _ in 0..steps.unsigned_abs() {
+        let next: Vec<usize> = match (at, steps > 0) {
+            (Some(a), true) => (0..model.len())
+                .filter(|&y| model.effective_parents(y).contains(&a))
+                .collect(),
+            (Some(a), false) => model.effective_parents(a),
+            (None, _) => return Step::Beyond,
+        };
+        at = match next.as_slice() {
+            [one] => Some(*one),
+            [] if steps < 0 => None,
+            [] => return Step::Beyond,
+            _ => return Step::Fork,
+        };
+    }
+    at.map_or(Step::Base, Step::At)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn relative_steps_walk_one_path_or_name_the_fork(
+        model in model(30),
+        from in any::<Index>(),
+        steps in (1i64..5).prop_flat_map(|n| prop_oneof![Just(n), Just(-n)]),
+    ) {
+        let built = build(&model);
+        let x = from.index(model.len());
+        let sign = if steps > 0 { "+" } else { "" };
+        let text = format!("{}{sign}{steps}", model.ids[x]);
+        let target = Target::parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let got = match built.graph.resolve(&target, &[]) {
+            Ok(Resolved::Revisions(nodes)) if nodes.len() == 1 => Step::At(built.index[nodes[0].index()]),
+            Ok(Resolved::Base) => Step::Base,
+            Err(ResolveError::AmbiguousStep { .. }) => Step::Fork,
+            Err(ResolveError::OutOfRange { .. }) => Step::Beyond,
+            other => return Err(TestCaseError::fail(format!("{text}: {other:?}"))),
+        };
+        prop_assert_eq!(got, naive_step(&model, x, steps), "{}", text);
+    }
+
+    #[test]
+    fn branch_steps_start_from_the_branch_tip(
+        model in model(30),
+        picks in proptest::collection::vec(any::<bool>(), 30),
+        from in any::<Index>(),
+        steps in (1i64..4).prop_flat_map(|n| prop_oneof![Just(n), Just(-n)]),
+    ) {
+        let built = build(&model);
+        let n = model.len();
+        let x = from.index(n);
+        let applied = model.closure((0..n).filter(|&y| picks[y]));
+        let rows = built.nodes(&model.rows(&applied));
+        let children = |a: usize| -> Vec<usize> {
+            (0..n).filter(|&y| model.effective_parents(y).contains(&a)).collect()
+        };
+        // The branch is x and its descendants; it stands at its applied
+        // revisions without an applied child, whether version rows or not.
+        let mut on_branch = vec![false; n];
+        on_branch[x] = true;
+        for y in x + 1..n {
+            on_branch[y] = model.effective_parents(y).iter().any(|&p| on_branch[p]);
+        }
+        let tips: Vec<usize> = (0..n)
+            .filter(|&y| on_branch[y] && applied[y] && !children(y).iter().any(|&c| applied[c]))
+            .collect();
+        let expected = match tips.as_slice() {
+            [one] => naive_walk(&model, Some(*one), steps),
+            [] if steps > 0 => naive_walk(&model, Some(x), steps - 1),
+            [] => Step::NothingApplied,
+            _ => Step::SeveralTips,
+        };
+        let sign = if steps > 0 { "+" } else { "" };
+        let text = format!("{}@{sign}{steps}", model.ids[x]);
+        let target = Target::parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let got = match built.graph.resolve(&target, &rows) {
+            Ok(Resolved::Revisions(nodes)) if nodes.len() == 1 => Step::At(built.index[nodes[0].index()]),
+            Ok(Resolved::Base) => Step::Base,
+            Err(ResolveError::AmbiguousStep { .. }) => Step::Fork,
+            Err(ResolveError::OutOfRange { .. }) => Step::Beyond,
+            Err(ResolveError::BranchNotApplied(_)) => Step::NothingApplied,
+            Err(ResolveError::SeveralCurrent { .. }) => Step::SeveralTips,
+            other => return Err(TestCaseError::fail(format!("{text}: {other:?}"))),
+        };
+        prop_assert_eq!(got, expected, "{}", text);
     }
 }
