@@ -470,6 +470,22 @@ fn uneven_merge_targets() {
     insta::assert_snapshot!(resolve(&p, "c", &[]), @"error: revision `c` is ambiguous: c1, c2, c3, c4");
 }
 
+#[test]
+fn uneven_merge_history_ranges() {
+    let p = load("uneven_merge");
+    let g = &p.graph;
+    let range = |from: Option<&str>, to: Option<&str>| {
+        let from = from.map(|id| vec![node(g, id)]);
+        let to = to.map(|id| vec![node(g, id)]);
+        ids(g, &g.history_range(from.as_deref(), to.as_deref()))
+    };
+    insta::assert_snapshot!(range(Some("c2"), None), @"m1, c4, c3, c2");
+    insta::assert_snapshot!(range(Some("c2"), Some("c4")), @"c4, c3, c2");
+    insta::assert_snapshot!(range(None, Some("c2")), @"c2, c1, a1");
+    insta::assert_snapshot!(range(Some("b1"), Some("m1")), @"m1, b1");
+    insta::assert_snapshot!(range(Some("b1"), Some("c4")), @"(none)");
+}
+
 // downgrade_to_branch_point: three branches left open
 //
 //   c2
