@@ -587,7 +587,10 @@ fn malformed_ron_names_file_line_and_column() {
     insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:4:67: Unexpected variant named `Integr` in enum `ColumnType`, expected one of `Integer`, `BigInt`, `SmallInt`, `Boolean`, `String`, `Text`, `Decimal`, `Float`, `Date`, `Time`, `DateTime`, `DateTimeTz`, `Uuid`, `Binary`, `Blob`, `Json`, or `Custom` instead");
     let text = "Migration(\n    id: \"a1\",\n";
     insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:2:14: Unexpected end of RON");
-    insta::assert_snapshot!(load_error("Config(\n    migrations: 3,\n)\n", &[]), @"<tmp>/rev.ron:2:16: Expected string");
+    insta::assert_snapshot!(load_error("Config(\n    migrations: 3,\n)\n", &[]), @"<tmp>/rev.ron:2:17: Expected string");
+    // A value of the wrong type is pointed at, not the blank before it.
+    let text = "Migration(\n    id: \"a1\",\n    transactional: \"no\",\n)\n";
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:3:20: Expected boolean");
 }
 
 #[test]
