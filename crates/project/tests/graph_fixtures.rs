@@ -604,11 +604,11 @@ fn graph_errors_name_file_line_and_column() {
     // Cycle through parents.
     let x1 = migration("x1", "    parents: [\"y1\"],\n");
     let y1 = migration("y1", "    parents: [\"x1\"],\n");
-    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("x1_x.ron", &x1), ("y1_y.ron", &y1)]), @"<tmp>/migrations/versions/x1_x.ron:3:5: revisions form a cycle through parents or depends_on: x1 -> y1");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("x1_x.ron", &x1), ("y1_y.ron", &y1)]), @"<tmp>/migrations/versions/x1_x.ron:3:5: revisions form a cycle through parents or depends_on: x1 -> y1 -> x1 (each needs the next)");
     // Cycle through depends_on.
     let b1 = migration("b1", "    parents: [\"a1\"],\n    depends_on: [\"c1\"],\n");
     let c1 = migration("c1", "    parents: [\"b1\"],\n");
-    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1), ("c1_c.ron", &c1)]), @"<tmp>/migrations/versions/b1_b.ron:3:5: revisions form a cycle through parents or depends_on: b1 -> c1");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", &a1), ("b1_b.ron", &b1), ("c1_c.ron", &c1)]), @"<tmp>/migrations/versions/b1_b.ron:3:5: revisions form a cycle through parents or depends_on: b1 -> c1 -> b1 (each needs the next)");
     // Unknown and ambiguous depends_on.
     let b1 = migration(
         "b1",
