@@ -633,3 +633,21 @@ fn connect_picks_the_backend_from_the_url() {
         .unwrap();
     assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
 }
+
+#[test]
+fn a_second_connection_waits_for_a_busy_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = SqliteTarget::File(dir.path().join("busy.db"));
+    let first = SqliteBackend::open(&target).unwrap();
+    let mut second = SqliteBackend::open(&target).unwrap();
+    let tables = Tables::default();
+    second.ensure_tables(&tables).unwrap();
+    first.connection().execute_batch("BEGIN IMMEDIATE").unwrap();
+    let waiter = std::thread::spawn(move || {
+        let result = second.run_step(&tables, &version_step("a", Direction::Upgrade, &[], &["a"]));
+        result.map(|()| second.current_heads(&tables).unwrap())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    first.connection().execute_batch("COMMIT").unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), ids(&["a"]));
+}
