@@ -651,3 +651,12 @@ fn a_second_connection_waits_for_a_busy_database() {
     first.connection().execute_batch("COMMIT").unwrap();
     assert_eq!(waiter.join().unwrap().unwrap(), ids(&["a"]));
 }
+
+#[test]
+fn views_on_a_rebuilt_table_keep_working() {
+    let mut db = seeded();
+    db.exec("CREATE VIEW user_emails AS SELECT email FROM users");
+    db.migrate(r#"AlterColumn(table: "users", name: "email", type: Text)"#);
+    assert_eq!(db.count("SELECT count(*) FROM user_emails"), 3);
+    assert_eq!(db.count("PRAGMA legacy_alter_table"), 0);
+}

@@ -6,7 +6,9 @@
 //! column that an index or constraint names) rebuilds the table the way
 //! <https://sqlite.org/lang_altertable.html#otheralter> describes: create the
 //! new shape under a temporary name, copy every row, drop the old table,
-//! rename the new one into place, re-create the indexes.
+//! rename the new one into place, re-create the indexes. Views that name the
+//! table keep working; triggers on it are dropped with the old table, since
+//! the schema model does not know them.
 //!
 //! Foreign keys during a rebuild: with `foreign_keys` ON, `DROP TABLE` of the
 //! old table deletes its rows first, which fires the ON DELETE actions of
@@ -216,11 +218,16 @@ impl Sqlite {
             "DROP TABLE {}",
             self.qualified(schema, &before.name)
         )));
+        // Since SQLite 3.26 a rename checks every view and trigger in the
+        // schema, and one that names the table just dropped fails it; the
+        // legacy rename only renames, which is all a rebuild needs.
+        statements.push(Statement::new("PRAGMA legacy_alter_table = ON"));
         statements.push(Statement::new(format!(
             "ALTER TABLE {} RENAME TO {}",
             self.qualified(schema, &temp),
             self.quote_ident(&after.name)
         )));
+        statements.push(Statement::new("PRAGMA legacy_alter_table = OFF"));
         for index in &after.indexes {
             statements.push(Statement::new(self.create_index(
                 schema,

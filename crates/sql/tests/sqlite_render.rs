@@ -154,7 +154,9 @@ fn schema_qualified_names() {
     );
     INSERT INTO "aux"."_rev_new_t" ("a") SELECT "a" FROM "aux"."t";
     DROP TABLE "aux"."t";
+    PRAGMA legacy_alter_table = ON;
     ALTER TABLE "aux"."_rev_new_t" RENAME TO "t";
+    PRAGMA legacy_alter_table = OFF;
     CREATE INDEX "aux"."ix_t_a" ON "t" ("a");
     DROP INDEX "aux"."ix_t_a";
     ALTER TABLE "aux"."t" RENAME TO "u";
