@@ -269,6 +269,23 @@ fn table<'a>(
     })
 }
 
+/// Returns a schema holding only the operation's table as the operation
+/// leaves it, checking that the operation fits. Folding a clone of the whole
+/// schema for every operation would make long histories quadratic.
+fn fold_target(op: &Operation, before: &Schema) -> Result<Schema, RenderError> {
+    let mut after = Schema::default();
+    if let Some((schema, name)) = op.target_table() {
+        let key = TableName::new(schema, name);
+        if let Some(table) = before.tables.get(&key) {
+            after.tables.insert(key, table.clone());
+        }
+    }
+    after
+        .apply(op)
+        .map_err(|e| RenderError::UnknownObject(e.to_string()))?;
+    Ok(after)
+}
+
 impl Dialect for Sqlite {
     fn kind(&self) -> DialectKind {
         DialectKind::Sqlite
@@ -283,10 +300,7 @@ impl Dialect for Sqlite {
     }
 
     fn render_op(&self, op: &Operation, before: &Schema) -> Result<Vec<Statement>, RenderError> {
-        let mut after = before.clone();
-        after
-            .apply(op)
-            .map_err(|e| RenderError::UnknownObject(e.to_string()))?;
+        let after = fold_target(op, before)?;
         let rebuild_of = |schema: &Option<String>, name: &str| {
             let schema = schema.as_deref();
             self.rebuild(table(before, schema, name)?, table(&after, schema, name)?)
