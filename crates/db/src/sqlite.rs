@@ -185,10 +185,14 @@ impl SqliteBackend {
         if violations.is_empty() {
             return Ok(());
         }
+        let mut message = violations.join("; ");
+        if !step.transactional {
+            message.push_str(" (the step is not transactional: its statements stay applied)");
+        }
         Err(DbError::ForeignKeyViolation {
             revision: step.revision.clone(),
             direction: step.direction.as_str(),
-            message: violations.join("; "),
+            message,
         })
     }
 
@@ -225,20 +229,18 @@ impl SqliteBackend {
             .map_err(|e| other("cannot read the time", e))
     }
 
-    /// Runs a transactional step with foreign keys off (see rev_sql::sqlite:
-    /// table rebuilds would fire ON DELETE actions otherwise), checking them
-    /// before COMMIT.
-    fn run_in_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
-        let started = Instant::now();
-        let started_at = self.now()?;
+    /// Runs `body` with foreign keys off (see rev_sql::sqlite: table rebuilds
+    /// would fire ON DELETE actions otherwise), telling it whether they were
+    /// on and so must be checked, and turns them back on afterwards.
+    fn without_foreign_keys(
+        &self,
+        body: impl FnOnce(bool) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         let keys_were_on = self.foreign_keys_on()?;
         if keys_were_on {
             self.set_foreign_keys(false)?;
         }
-        let result = self.transaction_body(tables, step, &started_at, started, keys_were_on);
-        if result.is_err() {
-            self.rollback();
-        }
+        let result = body(keys_were_on);
         let restored = if keys_were_on {
             self.set_foreign_keys(true)
         } else {
@@ -247,7 +249,49 @@ impl SqliteBackend {
         result.and(restored)
     }
 
-    fn transaction_body(
+    /// Runs a transactional step: statements, version change, foreign-key
+    /// check and history row commit together or not at all.
+    fn run_in_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
+        let started = Instant::now();
+        let started_at = self.now()?;
+        self.without_foreign_keys(|check_keys| {
+            let result = self
+                .begin(step)
+                .and_then(|()| self.run_statements(step))
+                .and_then(|()| self.finish(tables, step, &started_at, started, check_keys));
+            if result.is_err() {
+                self.rollback();
+            }
+            result
+        })
+    }
+
+    /// Runs a non-transactional step: statements one by one as they come,
+    /// then the version change, foreign-key check and history row in a
+    /// transaction of their own.
+    fn run_outside_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
+        let started = Instant::now();
+        let started_at = self.now()?;
+        self.without_foreign_keys(|check_keys| {
+            self.run_statements(step)?;
+            let result = self
+                .begin(step)
+                .and_then(|()| self.finish(tables, step, &started_at, started, check_keys));
+            if result.is_err() {
+                self.rollback();
+            }
+            result
+        })
+    }
+
+    fn begin(&self, step: &Step) -> Result<(), DbError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| other(&format!("cannot begin {}", step.revision), e))
+    }
+
+    /// Writes the step's version change and history row and commits.
+    fn finish(
         &self,
         tables: &VersionTables,
         step: &Step,
@@ -255,10 +299,6 @@ impl SqliteBackend {
         started: Instant,
         check_keys: bool,
     ) -> Result<(), DbError> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| other(&format!("cannot begin {}", step.revision), e))?;
-        self.run_statements(step)?;
         self.change_versions(tables, step)?;
         if check_keys {
             self.check_foreign_keys(step)?;
@@ -267,29 +307,6 @@ impl SqliteBackend {
         self.conn
             .execute_batch("COMMIT")
             .map_err(|e| other(&format!("cannot commit {}", step.revision), e))
-    }
-
-    /// Runs a non-transactional step: statements one by one as they come,
-    /// then the version change and history row in a transaction of their own.
-    fn run_outside_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
-        let started = Instant::now();
-        let started_at = self.now()?;
-        self.run_statements(step)?;
-        let result = self
-            .conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| other(&format!("cannot begin {}", step.revision), e))
-            .and_then(|()| self.change_versions(tables, step))
-            .and_then(|()| self.write_history(tables, step, &started_at, started))
-            .and_then(|()| {
-                self.conn
-                    .execute_batch("COMMIT")
-                    .map_err(|e| other(&format!("cannot commit {}", step.revision), e))
-            });
-        if result.is_err() {
-            self.rollback();
-        }
-        result
     }
 }
 

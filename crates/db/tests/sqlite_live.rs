@@ -660,3 +660,23 @@ fn views_on_a_rebuilt_table_keep_working() {
     assert_eq!(db.count("SELECT count(*) FROM user_emails"), 3);
     assert_eq!(db.count("PRAGMA legacy_alter_table"), 0);
 }
+
+#[test]
+fn non_transactional_rebuilds_keep_child_rows() {
+    let mut db = seeded();
+    let (mut step, schema) =
+        db.step(r#"AlterColumn(table: "users", name: "bio", type: String(50))"#);
+    step.transactional = false;
+    db.backend.run_step(&db.tables, &step).unwrap();
+    db.schema = schema;
+    db.head = Some(step.revision.clone());
+    assert_eq!(db.count("SELECT count(*) FROM posts"), 4);
+    assert_eq!(db.count("PRAGMA foreign_keys"), 1);
+
+    // Broken keys are reported, and the version stays where it was.
+    let (mut step, _) = db.step(r#"Sql("INSERT INTO posts (id, user_id) VALUES (77, 404)")"#);
+    step.transactional = false;
+    let err = db.backend.run_step(&db.tables, &step).unwrap_err();
+    assert_snapshot!(err.to_string(), @"revision rev003 (upgrade) would break foreign keys: `posts` row 77 references missing `users` (the step is not transactional: its statements stay applied)");
+    assert_eq!(db.versions(), ids(&["rev002"]));
+}
