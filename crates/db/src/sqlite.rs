@@ -21,7 +21,7 @@ use rev_sql::{Dialect, Step, VersionTables};
 use crate::url::SqliteTarget;
 use crate::{Backend, DbError};
 
-/// How long a connection waits for SQLite's own lock before `lock` sets the run's timeout.
+/// How long a connection waits for SQLite's write lock until `lock` sets the run's own timeout.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often `lock` retries while another runner holds the lock file.
@@ -49,26 +49,20 @@ impl SqliteBackend {
             SqliteTarget::Memory => (Connection::open_in_memory(), None),
             SqliteTarget::File(path) => (Connection::open(path), Some(lock_path_for(path))),
         };
-        let describe = || match target {
-            SqliteTarget::Memory => "sqlite::memory:".to_owned(),
-            SqliteTarget::File(path) => path.display().to_string(),
-        };
-        let conn = conn.map_err(|e| DbError::Connect {
-            target: describe(),
+        let connect_error = |e: rusqlite::Error| DbError::Connect {
+            target: match target {
+                SqliteTarget::Memory => "sqlite::memory:".to_owned(),
+                SqliteTarget::File(path) => path.display().to_string(),
+            },
             message: e.to_string(),
-        })?;
+        };
+        let conn = conn.map_err(connect_error)?;
         conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)
-            .map_err(|e| DbError::Connect {
-                target: describe(),
-                message: e.to_string(),
-            })?;
+            .map_err(connect_error)?;
         // Bundled SQLite enables foreign keys by default; say so explicitly,
         // since run_step relies on knowing their state.
         conn.execute_batch("PRAGMA foreign_keys = ON")
-            .map_err(|e| DbError::Connect {
-                target: describe(),
-                message: e.to_string(),
-            })?;
+            .map_err(connect_error)?;
         Ok(SqliteBackend {
             conn,
             dialect: Sqlite,
