@@ -1,1 +1,5 @@
+//! End-to-end tests of the built `rev` binary, in one test binary (as jj does).
 
+mod common;
+mod test_offline;
+mod test_sqlite;

@@ -1,1 +1,205 @@
-fn main() {}
+//! The `rev` command line: parses arguments, calls the libraries, prints
+//! results, and decides the exit status in one place.
+
+mod args;
+mod autogen;
+mod error;
+mod offline;
+mod online;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use rev_project::Project;
+
+use crate::args::{Cli, Command, Format};
+use crate::error::CliError;
+
+/// What every command gets: the arguments, the output, and the project once loaded.
+pub struct Ctx {
+    /// The parsed command line.
+    pub cli: Cli,
+    out: io::StdoutLock<'static>,
+}
+
+impl Ctx {
+    /// Loads the project named by `--config`.
+    pub fn project(&self) -> Result<Project, CliError> {
+        Ok(Project::load(&self.cli.config)?)
+    }
+
+    /// Returns the output format, refusing one the command does not offer;
+    /// without `--format` the first of `allowed` applies.
+    pub fn format(&self, allowed: &[Format]) -> Result<Format, CliError> {
+        let default = allowed.first().copied().unwrap_or(Format::Text);
+        match self.cli.format {
+            None => Ok(default),
+            // `text` is each command's human form, whatever it is called there.
+            Some(Format::Text) => Ok(default),
+            Some(format) if allowed.contains(&format) => Ok(format),
+            Some(format) => Err(CliError::usage(format!(
+                "this command does not offer --format {}",
+                format!("{format:?}").to_lowercase()
+            ))),
+        }
+    }
+
+    /// Prints one line.
+    pub fn line(&mut self, line: &str) -> Result<(), CliError> {
+        writeln!(self.out, "{line}")?;
+        Ok(())
+    }
+
+    /// Prints text as it is.
+    pub fn text(&mut self, text: &str) -> Result<(), CliError> {
+        self.out.write_all(text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Prints a JSON value, pretty, with a final newline.
+    pub fn json(&mut self, value: &serde_json::Value) -> Result<(), CliError> {
+        serde_json::to_writer_pretty(&mut self.out, value)?;
+        writeln!(self.out)?;
+        Ok(())
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let mut ctx = Ctx {
+        cli,
+        out: io::stdout().lock(),
+    };
+    let command = std::mem::replace(&mut ctx.cli.command, Command::Heads);
+    match &command {
+        Command::Init { dir } => offline::init(&mut ctx, dir)?,
+        Command::Revision {
+            message,
+            head,
+            branch_label,
+            depends_on,
+            rev_id,
+            autogenerate,
+        } => {
+            let args = offline::RevisionArgs {
+                message,
+                head: head.as_deref(),
+                branch_labels: branch_label,
+                depends_on,
+                rev_id: rev_id.as_deref(),
+                autogenerate: *autogenerate,
+            };
+            offline::revision(&mut ctx, &args)?;
+        }
+        Command::Merge {
+            revisions,
+            message,
+            rev_id,
+        } => offline::merge(&mut ctx, revisions, message, rev_id.as_deref())?,
+        Command::Heads => offline::heads(&mut ctx)?,
+        Command::Branches => offline::branches(&mut ctx)?,
+        Command::History { range } => offline::history(&mut ctx, range.as_deref())?,
+        Command::Show { revision } => offline::show(&mut ctx, revision)?,
+        Command::Graph => offline::graph(&mut ctx)?,
+        Command::Check { db } => return check(&mut ctx, *db),
+        Command::Current => online::current(&mut ctx)?,
+        Command::Upgrade { target, sql, plan } => {
+            if *sql {
+                online::offline(&mut ctx, online::Move::Upgrade, target)?;
+            } else {
+                online::migrate(&mut ctx, online::Move::Upgrade, target, *plan)?;
+            }
+        }
+        Command::Downgrade { target, sql, plan } => {
+            if *sql {
+                online::offline(&mut ctx, online::Move::Downgrade, target)?;
+            } else {
+                online::migrate(&mut ctx, online::Move::Downgrade, target, *plan)?;
+            }
+        }
+        Command::Stamp { target, purge, sql } => online::stamp(&mut ctx, target, *purge, *sql)?,
+    }
+    ctx.out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(ctx: &mut Ctx, _db: bool) -> Result<ExitCode, CliError> {
+    let project = ctx.project()?;
+    let mut findings = offline::graph_findings(&project);
+    findings.extend(online::checksum_findings(ctx, &project));
+    findings.extend(model_findings(&project)?);
+    let failed = findings.iter().any(|f| f.severity == "error");
+    if ctx.format(&[Format::Text, Format::Json])? == Format::Json {
+        let list: Vec<serde_json::Value> = findings
+            .iter()
+            .map(|f| serde_json::json!({"severity": f.severity, "kind": f.kind, "message": f.message}))
+            .collect();
+        ctx.json(&serde_json::json!({ "ok": !failed, "findings": list }))?;
+    } else {
+        for f in &findings {
+            ctx.line(&format!("{}: {}", f.severity, f.message))?;
+        }
+        if findings.is_empty() && !ctx.cli.quiet {
+            ctx.line(&format!(
+                "ok: {} revisions, one head, no problems found",
+                project.graph.len()
+            ))?;
+        }
+    }
+    ctx.out.flush()?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Returns what `rev check` finds when the models and the migrations disagree.
+fn model_findings(project: &Project) -> Result<Vec<offline::Finding>, CliError> {
+    let Some(dir) = &project.config.models else {
+        return Ok(Vec::new());
+    };
+    let tables = rev_project::load_models(&project.root.join(dir))?;
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let desired = rev_schema::Schema::from_tables(tables);
+    let built = online::schema_at(project, &project.graph.heads())?;
+    let found = rev_schema::diff(&built, &desired);
+    let mut findings = Vec::new();
+    if !found.ops.is_empty() {
+        let list: Vec<String> = found.ops.iter().map(autogen::summary).collect();
+        findings.push(offline::Finding {
+            severity: "error",
+            kind: "model_drift",
+            message: format!(
+                "the models differ from what the migrations build; `rev revision --autogenerate -m <message>` would write:\n  {}",
+                list.join("\n  ")
+            ),
+        });
+    }
+    for note in found.notes {
+        findings.push(offline::Finding {
+            severity: "warning",
+            kind: "model_drift",
+            message: note,
+        });
+    }
+    Ok(findings)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) if error.status == 0 => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut err = io::stderr().lock();
+            let _ = writeln!(err, "error: {}", error.message);
+            if let Some(hint) = &error.hint {
+                let _ = writeln!(err, "hint: {hint}");
+            }
+            ExitCode::from(error.status)
+        }
+    }
+}

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use rev_sql::Dialect;
 
+pub mod mssql;
+pub mod mysql;
+pub mod postgres;
 pub mod sqlite;
 pub mod url;
 
@@ -15,9 +18,9 @@ pub use url::{DatabaseUrl, SecretUrl, SqliteTarget};
 pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
     match DatabaseUrl::parse(url)? {
         DatabaseUrl::Sqlite(target) => Ok(Box::new(sqlite::SqliteBackend::open(&target)?)),
-        DatabaseUrl::Mssql(_) => Err(DbError::UnsupportedScheme("mssql".to_owned())),
-        DatabaseUrl::Postgres(_) => Err(DbError::UnsupportedScheme("postgres".to_owned())),
-        DatabaseUrl::Mysql(_) => Err(DbError::UnsupportedScheme("mysql".to_owned())),
+        DatabaseUrl::Mssql(secret) => mssql::connect(secret.expose()),
+        DatabaseUrl::Postgres(secret) => postgres::connect(secret.expose()),
+        DatabaseUrl::Mysql(secret) => mysql::connect(secret.expose()),
     }
 }
 

@@ -64,7 +64,47 @@ pub fn invert(ops: &[Operation], before: &Schema) -> Result<Vec<Operation>, Inve
         inverses.push(invert_one(op, &schema, &after).map_err(fold_err)?);
         schema = after;
     }
-    Ok(inverses.into_iter().rev().flatten().collect())
+    Ok(without_drops_before_drop_table(
+        inverses.into_iter().rev().flatten().collect(),
+    ))
+}
+
+/// Removes index and constraint drops that a later `DropTable` of the same
+/// table makes redundant. Besides saving work, this matters on MySQL, which
+/// refuses to drop an index a foreign key of the table still uses.
+fn without_drops_before_drop_table(ops: Vec<Operation>) -> Vec<Operation> {
+    let dropped_later = |from: usize, table: &str, owner: &Option<String>| {
+        for later in ops.iter().skip(from + 1) {
+            match later {
+                Operation::DropTable { name, schema } if name == table && schema == owner => {
+                    return true
+                }
+                Operation::CreateTable { name, schema, .. } if name == table && schema == owner => {
+                    return false
+                }
+                Operation::RenameTable {
+                    name,
+                    new_name,
+                    schema,
+                } if (name == table || new_name == table) && schema == owner => return false,
+                _ => {}
+            }
+        }
+        false
+    };
+    let keep: Vec<bool> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| match op {
+            Operation::DropIndex { table, schema, .. }
+            | Operation::DropConstraint { table, schema, .. } => !dropped_later(i, table, schema),
+            _ => true,
+        })
+        .collect();
+    ops.into_iter()
+        .zip(keep)
+        .filter_map(|(op, keep)| keep.then_some(op))
+        .collect()
 }
 
 fn table<'a>(
@@ -315,5 +355,48 @@ fn drop_constraint(table: &str, name: &str, schema: &Option<String>) -> Operatio
         table: table.to_owned(),
         name: name.to_owned(),
         schema: schema.clone(),
+    }
+}
+
+#[cfg(test)]
+mod drop_table_tests {
+    use super::*;
+    use crate::{Column, ColumnType};
+
+    #[test]
+    fn a_dropped_table_takes_its_indexes_with_it() {
+        let ops = vec![
+            Operation::CreateTable {
+                name: "t".into(),
+                columns: vec![Column {
+                    name: "id".into(),
+                    ty: ColumnType::Integer,
+                    nullable: None,
+                    primary_key: true,
+                    identity: false,
+                    unique: false,
+                    default: None,
+                }],
+                foreign_keys: vec![],
+                uniques: vec![],
+                checks: vec![],
+                schema: None,
+            },
+            Operation::CreateIndex {
+                name: "ix_t".into(),
+                table: "t".into(),
+                columns: vec!["id".into()],
+                unique: false,
+                schema: None,
+            },
+        ];
+        let inverse = invert(&ops, &Schema::default()).unwrap();
+        assert_eq!(
+            inverse,
+            vec![Operation::DropTable {
+                name: "t".into(),
+                schema: None
+            }]
+        );
     }
 }

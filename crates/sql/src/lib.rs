@@ -7,6 +7,9 @@ use std::str::FromStr;
 
 use rev_schema::{Operation, Schema};
 
+pub mod mssql;
+pub mod mysql;
+pub mod postgres;
 pub mod script;
 pub mod sqlite;
 pub mod version;
@@ -18,9 +21,9 @@ pub use version::{HistoryRow, VersionChange, VersionTables};
 pub fn dialect(kind: DialectKind) -> Result<Box<dyn Dialect>, RenderError> {
     match kind {
         DialectKind::Sqlite => Ok(Box::new(sqlite::Sqlite)),
-        DialectKind::Mssql => Err(RenderError::DialectMissing(kind)),
-        DialectKind::Postgres => Err(RenderError::DialectMissing(kind)),
-        DialectKind::Mysql => Err(RenderError::DialectMissing(kind)),
+        DialectKind::Mssql => Ok(Box::new(mssql::Mssql)),
+        DialectKind::Postgres => Ok(Box::new(postgres::Postgres)),
+        DialectKind::Mysql => Ok(Box::new(mysql::Mysql)),
     }
 }
 

@@ -1,0 +1,486 @@
+//! The MySQL and MariaDB backend, over mysql_async on a current-thread runtime.
+//!
+//! MySQL commits DDL implicitly, so a migration's statements cannot be rolled
+//! back together: they run one by one, then the version-table change and the
+//! history row commit in one transaction. A failure part-way reports which
+//! statements had already run. TLS is not supported yet.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::{FromValue, Queryable};
+use mysql_async::{Conn, Opts, OptsBuilder, Row, TxOpts, Value};
+use rev_sql::mysql::Mysql;
+use rev_sql::Dialect;
+use tokio::runtime::Runtime;
+
+use crate::postgres::{already_ran, last_applied, note_kept_statements};
+use crate::{Backend, DbError, Step, Tables};
+
+/// MySQL's error number for a duplicate key.
+const ER_DUP_ENTRY: u16 = 1062;
+
+/// The version table whose name the lock name is derived from when no other
+/// name is given (see [`MysqlBackend::with_lock_name`]).
+const DEFAULT_LOCK_NAME: &str = "rev_version";
+
+/// Connects to the MySQL or MariaDB database named by `url`
+/// (`mysql://user:pass@host:port/db`; `mariadb://` is accepted too).
+pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
+    Ok(Box::new(MysqlBackend::connect(url)?))
+}
+
+/// A live MySQL or MariaDB connection that runs migrations.
+pub struct MysqlBackend {
+    runtime: Runtime,
+    /// Always `Some` until the backend is dropped.
+    conn: Option<Conn>,
+    dialect: Mysql,
+    target: String,
+    lock_name: String,
+    locked: bool,
+}
+
+impl fmt::Debug for MysqlBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MysqlBackend")
+            .field("target", &self.target)
+            .field("locked", &self.locked)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Returns `user@host:port/db` for messages: never the password.
+fn describe(opts: &Opts) -> String {
+    let user = opts.user().map(|u| format!("{u}@")).unwrap_or_default();
+    format!(
+        "mysql://{user}{}:{}/{}",
+        opts.ip_or_hostname(),
+        opts.tcp_port(),
+        opts.db_name().unwrap_or_default()
+    )
+}
+
+/// Returns the server's message with its error number and SQLSTATE.
+fn my_message(error: &mysql_async::Error) -> String {
+    match error {
+        mysql_async::Error::Server(server) => format!(
+            "ERROR {} ({}): {}",
+            server.code, server.state, server.message
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn other(error: mysql_async::Error) -> DbError {
+    DbError::Other(my_message(&error))
+}
+
+fn is_duplicate(error: &mysql_async::Error) -> bool {
+    matches!(error, mysql_async::Error::Server(server) if server.code == ER_DUP_ENTRY)
+}
+
+/// Reads one cell, failing instead of panicking on an unexpected value.
+fn cell<T: FromValue>(row: &Row, index: usize) -> Result<T, DbError> {
+    match row.get_opt::<T, usize>(index) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(DbError::Other(format!(
+            "unexpected value in column {index} of a MySQL reply: {e}"
+        ))),
+        None => Err(DbError::Other(format!(
+            "a MySQL reply has no column {index}"
+        ))),
+    }
+}
+
+impl MysqlBackend {
+    /// Connects to the MySQL or MariaDB database named by `url`.
+    pub fn connect(url: &str) -> Result<Self, DbError> {
+        let url = match url.strip_prefix("mariadb://") {
+            Some(rest) => format!("mysql://{rest}"),
+            None => url.to_owned(),
+        };
+        let opts =
+            Opts::from_url(&url).map_err(|e| DbError::InvalidUrl(format!("mysql URL: {e}")))?;
+        let target = describe(&opts);
+        if opts.db_name().is_none() {
+            return Err(DbError::InvalidUrl(format!(
+                "{target}: the URL must name a database (mysql://user@host/db)"
+            )));
+        }
+        // Without a TLS feature the driver panics when asked for TLS: refuse first.
+        if opts.ssl_opts().is_some() {
+            return Err(DbError::InvalidUrl(format!(
+                "{target}: this build of rev cannot use TLS with MySQL yet; \
+                 remove require_ssl from the URL"
+            )));
+        }
+        // Found rows, not changed rows, so that an UPDATE's count says whether
+        // it matched the one version row it must touch.
+        let opts = OptsBuilder::from_opts(opts).client_found_rows(true);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| DbError::Other(format!("cannot start the async runtime: {e}")))?;
+        let conn = runtime
+            .block_on(Conn::new(opts))
+            .map_err(|e| DbError::Connect {
+                target: target.clone(),
+                message: my_message(&e),
+            })?;
+        Ok(MysqlBackend {
+            runtime,
+            conn: Some(conn),
+            dialect: Mysql,
+            target,
+            lock_name: DEFAULT_LOCK_NAME.to_owned(),
+            locked: false,
+        })
+    }
+
+    /// Returns this backend with its GET_LOCK name derived from
+    /// `version_table`, so that projects with different version tables in one
+    /// database do not wait for each other.
+    pub fn with_lock_name(mut self, version_table: &str) -> Self {
+        version_table.clone_into(&mut self.lock_name);
+        self
+    }
+
+    /// Returns the server and database this backend talks to, without credentials.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Splits the backend into its runtime and its connection.
+    fn parts(&mut self) -> Result<(&Runtime, &mut Conn), DbError> {
+        match self.conn.as_mut() {
+            Some(conn) => Ok((&self.runtime, conn)),
+            None => Err(DbError::Other("the MySQL connection is closed".to_owned())),
+        }
+    }
+
+    fn version_table(&self, tables: &Tables) -> String {
+        self.dialect
+            .qualified(tables.schema.as_deref(), &tables.version)
+    }
+
+    fn history_table(&self, tables: &Tables) -> String {
+        self.dialect
+            .qualified(tables.schema.as_deref(), &tables.history)
+    }
+
+    fn table_exists(&mut self, schema: Option<&str>, table: &str) -> Result<bool, DbError> {
+        let params = vec![schema.map_or(Value::NULL, Value::from), Value::from(table)];
+        let (runtime, conn) = self.parts()?;
+        runtime.block_on(async {
+            let row: Option<Row> = conn
+                .exec_first(
+                    "SELECT COUNT(*) FROM information_schema.tables \
+                     WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?",
+                    params,
+                )
+                .await
+                .map_err(other)?;
+            match row {
+                Some(row) => Ok(cell::<i64>(&row, 0)? > 0),
+                None => Ok(false),
+            }
+        })
+    }
+}
+
+impl Drop for MysqlBackend {
+    fn drop(&mut self) {
+        // A clean COM_QUIT frees the server's session (and its named lock) at
+        // once; inside another runtime block_on would panic, and the driver's
+        // own drop then closes the socket instead.
+        if let Some(conn) = self.conn.take() {
+            if tokio::runtime::Handle::try_current().is_err() {
+                let _ = self.runtime.block_on(conn.disconnect());
+            }
+        }
+    }
+}
+
+/// Applies the step's version-table change: an UPDATE when one row replaces
+/// another, else DELETEs and INSERTs; each UPDATE/DELETE must touch one row.
+async fn change_versions(
+    tx: &mut mysql_async::Transaction<'_>,
+    version_table: &str,
+    step: &Step,
+) -> Result<(), DbError> {
+    let mismatch = |message: String| DbError::VersionMismatch {
+        revision: step.revision.clone(),
+        message,
+    };
+    if let ([old], [new]) = (
+        step.delete_versions.as_slice(),
+        step.insert_versions.as_slice(),
+    ) {
+        let sql = format!("UPDATE {version_table} SET `version_num` = ? WHERE `version_num` = ?");
+        return match tx.exec_drop(sql, (new.as_str(), old.as_str())).await {
+            Ok(()) if tx.affected_rows() == 1 => Ok(()),
+            Ok(()) => Err(mismatch(format!(
+                "expected to replace one row `{old}` with `{new}`, but {} rows matched",
+                tx.affected_rows()
+            ))),
+            Err(e) if is_duplicate(&e) => {
+                Err(mismatch(format!("`{new}` is already in the version table")))
+            }
+            Err(e) => Err(other(e)),
+        };
+    }
+    let delete = format!("DELETE FROM {version_table} WHERE `version_num` = ?");
+    for old in &step.delete_versions {
+        tx.exec_drop(&delete, (old.as_str(),))
+            .await
+            .map_err(other)?;
+        if tx.affected_rows() != 1 {
+            return Err(mismatch(format!(
+                "expected to delete one row `{old}`, but {} rows matched",
+                tx.affected_rows()
+            )));
+        }
+    }
+    let insert = format!("INSERT INTO {version_table} (`version_num`) VALUES (?)");
+    for new in &step.insert_versions {
+        match tx.exec_drop(&insert, (new.as_str(),)).await {
+            Ok(()) => {}
+            Err(e) if is_duplicate(&e) => {
+                return Err(mismatch(format!("`{new}` is already in the version table")))
+            }
+            Err(e) => return Err(other(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Records the step in the history table; started_at is now less the duration.
+async fn record_history(
+    tx: &mut mysql_async::Transaction<'_>,
+    history_table: &str,
+    step: &Step,
+    started: Instant,
+) -> Result<(), DbError> {
+    let micros = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
+    let sql = format!(
+        "INSERT INTO {history_table} (`revision`, `direction`, `checksum`, `started_at`, \
+         `duration_ms`, `applied_by`) VALUES (?, ?, ?, \
+         TIMESTAMPADD(MICROSECOND, -?, NOW(6)), ?, LEFT(CURRENT_USER(), 128))"
+    );
+    tx.exec_drop(
+        sql,
+        (
+            step.revision.as_str(),
+            step.direction.as_str(),
+            step.checksum.as_str(),
+            micros,
+            micros / 1000,
+        ),
+    )
+    .await
+    .map_err(other)
+}
+
+/// Checks, before any statement runs, that the version rows to remove are
+/// there and the ones to add are not, since MySQL cannot undo the DDL later.
+async fn check_versions(conn: &mut Conn, version_table: &str, step: &Step) -> Result<(), DbError> {
+    let sql = format!("SELECT COUNT(*) FROM {version_table} WHERE `version_num` = ?");
+    for (version, expected) in step
+        .delete_versions
+        .iter()
+        .map(|v| (v, 1))
+        .chain(step.insert_versions.iter().map(|v| (v, 0)))
+    {
+        if expected == 0 && step.delete_versions.contains(version) {
+            continue;
+        }
+        let row: Option<Row> = conn
+            .exec_first(&sql, (version.as_str(),))
+            .await
+            .map_err(other)?;
+        let found = match row {
+            Some(row) => cell::<i64>(&row, 0)?,
+            None => 0,
+        };
+        if found != expected {
+            let message = if expected == 1 {
+                format!("expected the version row `{version}`, found none; no statement ran")
+            } else {
+                format!("`{version}` is already in the version table; no statement ran")
+            };
+            return Err(DbError::VersionMismatch {
+                revision: step.revision.clone(),
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Backend for MysqlBackend {
+    fn dialect(&self) -> &dyn Dialect {
+        &self.dialect
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<(), DbError> {
+        if self.locked {
+            return Ok(());
+        }
+        // GET_LOCK names are server-wide, so the name carries the database;
+        // hashed, since a lock name is limited to 64 characters.
+        let params = (format!(".{}", self.lock_name), timeout.as_secs_f64());
+        let (runtime, conn) = self.parts()?;
+        let got = runtime.block_on(async {
+            let row: Option<Row> = conn
+                .exec_first(
+                    "SELECT GET_LOCK(CONCAT('rev_', MD5(CONCAT(DATABASE(), ?))), ?)",
+                    params,
+                )
+                .await
+                .map_err(other)?;
+            match row {
+                Some(row) => cell::<Option<i64>>(&row, 0),
+                None => Ok(None),
+            }
+        })?;
+        match got {
+            Some(1) => {
+                self.locked = true;
+                Ok(())
+            }
+            Some(_) => Err(DbError::LockTimeout(timeout)),
+            None => Err(DbError::Other(
+                "GET_LOCK failed (the server returned NULL: out of memory or the thread was killed)"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        if !self.locked {
+            return Ok(());
+        }
+        let name = format!(".{}", self.lock_name);
+        let (runtime, conn) = self.parts()?;
+        let released = runtime.block_on(async {
+            let row: Option<Row> = conn
+                .exec_first(
+                    "SELECT RELEASE_LOCK(CONCAT('rev_', MD5(CONCAT(DATABASE(), ?))))",
+                    (name,),
+                )
+                .await
+                .map_err(other)?;
+            match row {
+                Some(row) => cell::<Option<i64>>(&row, 0),
+                None => Ok(None),
+            }
+        })?;
+        self.locked = false;
+        match released {
+            Some(1) => Ok(()),
+            _ => Err(DbError::Other(
+                "the MySQL named lock was not held when rev released it".to_owned(),
+            )),
+        }
+    }
+
+    fn ensure_tables(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let schema = tables.schema.as_deref();
+        let statements: Vec<_> = self
+            .dialect
+            .create_version_table(schema, &tables.version)
+            .into_iter()
+            .chain(self.dialect.create_history_table(schema, &tables.history))
+            .collect();
+        let (runtime, conn) = self.parts()?;
+        runtime.block_on(async {
+            for statement in &statements {
+                conn.query_drop(&statement.sql).await.map_err(other)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
+        if !self.table_exists(tables.schema.as_deref(), &tables.version)? {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT `version_num` FROM {}", self.version_table(tables));
+        let (runtime, conn) = self.parts()?;
+        let mut heads = runtime.block_on(async {
+            let rows: Vec<Row> = conn.query(sql).await.map_err(other)?;
+            rows.iter()
+                .map(|row| cell::<String>(row, 0))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        heads.sort();
+        Ok(heads)
+    }
+
+    fn applied_checksums(&mut self, tables: &Tables) -> Result<Vec<(String, String)>, DbError> {
+        if !self.table_exists(tables.schema.as_deref(), &tables.history)? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT `revision`, `direction`, `checksum` FROM {} ORDER BY `id`",
+            self.history_table(tables)
+        );
+        let (runtime, conn) = self.parts()?;
+        let rows = runtime.block_on(async {
+            let rows: Vec<Row> = conn.query(sql).await.map_err(other)?;
+            rows.iter()
+                .map(|row| Ok((cell(row, 0)?, cell(row, 1)?, cell(row, 2)?)))
+                .collect::<Result<Vec<_>, DbError>>()
+        })?;
+        Ok(last_applied(rows))
+    }
+
+    fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
+        let version_table = self.version_table(tables);
+        let history_table = self.history_table(tables);
+        let (runtime, conn) = self.parts()?;
+        runtime.block_on(async {
+            let started = Instant::now();
+            check_versions(conn, &version_table, step).await?;
+            for (index, statement) in step.statements.iter().enumerate() {
+                if let Err(e) = conn.query_drop(&statement.sql).await {
+                    let mut message = my_message(&e);
+                    if index > 0 {
+                        message.push_str(&format!(
+                            "\n  {} had already run and stay applied: MySQL commits DDL \
+                             implicitly; the version table was not changed",
+                            already_ran(index)
+                        ));
+                    }
+                    return Err(DbError::Statement {
+                        revision: step.revision.clone(),
+                        direction: step.direction.as_str(),
+                        index: index + 1,
+                        sql: statement.sql.clone(),
+                        message,
+                        partially_applied: index > 0,
+                    });
+                }
+            }
+            let mut tx = conn
+                .start_transaction(TxOpts::default())
+                .await
+                .map_err(other)?;
+            let recorded = match change_versions(&mut tx, &version_table, step).await {
+                Ok(()) => record_history(&mut tx, &history_table, step, started).await,
+                Err(e) => Err(e),
+            };
+            match recorded {
+                Ok(()) => tx.commit().await.map_err(other),
+                Err(e) => {
+                    // The step's own error says more than a failed rollback, and
+                    // the server discards an uncommitted transaction anyway.
+                    let _ = tx.rollback().await;
+                    Err(note_kept_statements(e, step, true))
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,541 @@
+//! The PostgreSQL backend, over tokio-postgres on a current-thread runtime.
+//!
+//! TLS is not supported yet: a URL asking for `sslmode=require` is refused,
+//! `sslmode=disable` and the default `prefer` connect in plain text.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use rev_sql::postgres::Postgres;
+use rev_sql::Dialect;
+use tokio::runtime::Runtime;
+use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls, Transaction};
+
+use crate::{Backend, DbError, Step, Tables};
+
+/// How long to wait between two tries of the advisory lock.
+const LOCK_POLL: Duration = Duration::from_millis(100);
+
+/// The version table whose name the advisory lock key is derived from when
+/// no other name is given (see [`PostgresBackend::with_lock_name`]).
+const DEFAULT_LOCK_NAME: &str = "rev_version";
+
+/// Connects to the PostgreSQL database named by `url` (`postgres://user:pass@host:port/db`
+/// or a `key=value` connection string).
+pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
+    Ok(Box::new(PostgresBackend::connect(url)?))
+}
+
+/// A live PostgreSQL connection that runs migrations.
+pub struct PostgresBackend {
+    runtime: Runtime,
+    client: Client,
+    dialect: Postgres,
+    target: String,
+    lock_key: i64,
+    locked: bool,
+}
+
+impl fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresBackend")
+            .field("target", &self.target)
+            .field("locked", &self.locked)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresBackend {
+    /// Connects to the PostgreSQL database named by `url`.
+    pub fn connect(url: &str) -> Result<Self, DbError> {
+        let config =
+            Config::from_str(url).map_err(|e| DbError::InvalidUrl(format!("postgres URL: {e}")))?;
+        let target = describe(&config);
+        match config.get_ssl_mode() {
+            SslMode::Disable | SslMode::Prefer => {}
+            _ => {
+                return Err(DbError::InvalidUrl(format!(
+                    "{target}: this build of rev cannot use TLS with PostgreSQL yet; \
+                     use sslmode=disable (or prefer)"
+                )))
+            }
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| DbError::Other(format!("cannot start the async runtime: {e}")))?;
+        let (client, connection) =
+            runtime
+                .block_on(config.connect(NoTls))
+                .map_err(|e| DbError::Connect {
+                    target: target.clone(),
+                    message: pg_message(&e),
+                })?;
+        // The connection task makes progress whenever a later `block_on` runs.
+        runtime.spawn(connection);
+        Ok(PostgresBackend {
+            runtime,
+            client,
+            dialect: Postgres,
+            target,
+            lock_key: lock_key(DEFAULT_LOCK_NAME),
+            locked: false,
+        })
+    }
+
+    /// Returns this backend with its advisory lock keyed on `version_table`,
+    /// so that projects with different version tables in one database do not
+    /// wait for each other.
+    pub fn with_lock_name(mut self, version_table: &str) -> Self {
+        self.lock_key = lock_key(version_table);
+        self
+    }
+
+    /// Returns the server and database this backend talks to, without credentials.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn version_table(&self, tables: &Tables) -> String {
+        self.dialect
+            .qualified(tables.schema.as_deref(), &tables.version)
+    }
+
+    fn history_table(&self, tables: &Tables) -> String {
+        self.dialect
+            .qualified(tables.schema.as_deref(), &tables.history)
+    }
+
+    /// Returns whether the table exists, resolving an unqualified name through
+    /// the search path as the statements themselves do.
+    fn table_exists(&mut self, qualified: &str) -> Result<bool, DbError> {
+        let client = &self.client;
+        self.runtime.block_on(async {
+            let row = client
+                .query_one("SELECT to_regclass($1::text) IS NOT NULL", &[&qualified])
+                .await
+                .map_err(other)?;
+            row.try_get::<_, bool>(0).map_err(other)
+        })
+    }
+}
+
+/// Returns `user@host:port/db` for messages: never the password.
+fn describe(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let db = config.get_dbname().unwrap_or_default();
+    format!("postgres://{user}{host}:{port}/{db}")
+}
+
+/// Returns the advisory-lock key for a version table: the FNV-1a hash of its
+/// name, stable across builds (unlike std's hasher).
+fn lock_key(version_table: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("rev:{version_table}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Returns, from history rows `(revision, direction, checksum)` in the order
+/// they were written, each revision whose last row is an upgrade or a stamp,
+/// with that row's checksum, sorted by revision.
+pub(crate) fn last_applied(rows: Vec<(String, String, String)>) -> Vec<(String, String)> {
+    let mut last = std::collections::BTreeMap::new();
+    for (revision, direction, checksum) in rows {
+        last.insert(revision, (direction, checksum));
+    }
+    last.into_iter()
+        .filter(|(_, (direction, _))| direction == "upgrade" || direction == "stamp")
+        .map(|(revision, (_, checksum))| (revision, checksum))
+        .collect()
+}
+
+/// Names the first `count` statements of a migration, for messages saying they ran.
+pub(crate) fn already_ran(count: usize) -> String {
+    if count == 1 {
+        "statement 1 of this migration".to_owned()
+    } else {
+        format!("statements 1 to {count} of this migration")
+    }
+}
+
+/// Adds to a version-table error that the step's statements stayed applied,
+/// when they ran outside the transaction that failed.
+pub(crate) fn note_kept_statements(error: DbError, step: &Step, kept: bool) -> DbError {
+    match error {
+        DbError::VersionMismatch { revision, message } if kept && !step.statements.is_empty() => {
+            DbError::VersionMismatch {
+                revision,
+                message: format!(
+                    "{message}; the migration's {} statement(s) ran outside a transaction and stay applied",
+                    step.statements.len()
+                ),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Returns the server's message with its SQLSTATE, detail and hint.
+fn pg_message(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => {
+            let mut message = format!(
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            );
+            if let Some(detail) = db.detail() {
+                message.push_str("\n  detail: ");
+                message.push_str(detail);
+            }
+            if let Some(hint) = db.hint() {
+                message.push_str("\n  hint: ");
+                message.push_str(hint);
+            }
+            message
+        }
+        None => {
+            // The driver's own text is terse ("error connecting to server"):
+            // the causes say why.
+            let mut message = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            message
+        }
+    }
+}
+
+fn other(error: tokio_postgres::Error) -> DbError {
+    DbError::Other(pg_message(&error))
+}
+
+fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+/// Applies the step's version-table change: an UPDATE when one row replaces
+/// another, else DELETEs and INSERTs; each UPDATE/DELETE must touch one row.
+async fn change_versions(
+    tx: &Transaction<'_>,
+    version_table: &str,
+    step: &Step,
+) -> Result<(), DbError> {
+    let mismatch = |message: String| DbError::VersionMismatch {
+        revision: step.revision.clone(),
+        message,
+    };
+    if let ([old], [new]) = (
+        step.delete_versions.as_slice(),
+        step.insert_versions.as_slice(),
+    ) {
+        let sql =
+            format!("UPDATE {version_table} SET \"version_num\" = $1 WHERE \"version_num\" = $2");
+        return match tx.execute(&sql, &[new, old]).await {
+            Ok(1) => Ok(()),
+            Ok(n) => Err(mismatch(format!(
+                "expected to replace one row `{old}` with `{new}`, but {n} rows matched"
+            ))),
+            Err(e) if is_unique_violation(&e) => {
+                Err(mismatch(format!("`{new}` is already in the version table")))
+            }
+            Err(e) => Err(other(e)),
+        };
+    }
+    let delete = format!("DELETE FROM {version_table} WHERE \"version_num\" = $1");
+    for old in &step.delete_versions {
+        match tx.execute(&delete, &[old]).await.map_err(other)? {
+            1 => {}
+            n => {
+                return Err(mismatch(format!(
+                    "expected to delete one row `{old}`, but {n} rows matched"
+                )))
+            }
+        }
+    }
+    let insert = format!("INSERT INTO {version_table} (\"version_num\") VALUES ($1)");
+    for new in &step.insert_versions {
+        match tx.execute(&insert, &[new]).await {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(mismatch(format!("`{new}` is already in the version table")))
+            }
+            Err(e) => return Err(other(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Records the step in the history table; started_at is now less the duration.
+async fn record_history(
+    tx: &Transaction<'_>,
+    history_table: &str,
+    step: &Step,
+    started: Instant,
+) -> Result<(), DbError> {
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let sql = format!(
+        "INSERT INTO {history_table} (\"revision\", \"direction\", \"checksum\", \"started_at\", \
+         \"duration_ms\", \"applied_by\") VALUES ($1, $2, $3, \
+         clock_timestamp() - $4::bigint * interval '1 millisecond', $4, current_user)"
+    );
+    tx.execute(
+        &sql,
+        &[
+            &step.revision,
+            &step.direction.as_str(),
+            &step.checksum,
+            &duration_ms,
+        ],
+    )
+    .await
+    .map_err(other)?;
+    Ok(())
+}
+
+impl Backend for PostgresBackend {
+    fn dialect(&self) -> &dyn Dialect {
+        &self.dialect
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<(), DbError> {
+        if self.locked {
+            return Ok(());
+        }
+        let client = &self.client;
+        let key = self.lock_key;
+        self.runtime.block_on(async {
+            let started = Instant::now();
+            loop {
+                let row = client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                    .await
+                    .map_err(other)?;
+                if row.try_get::<_, bool>(0).map_err(other)? {
+                    return Ok(());
+                }
+                let waited = started.elapsed();
+                if waited >= timeout {
+                    return Err(DbError::LockTimeout(timeout));
+                }
+                tokio::time::sleep(LOCK_POLL.min(timeout - waited)).await;
+            }
+        })?;
+        self.locked = true;
+        Ok(())
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        if !self.locked {
+            return Ok(());
+        }
+        let client = &self.client;
+        let key = self.lock_key;
+        let released = self.runtime.block_on(async {
+            let row = client
+                .query_one("SELECT pg_advisory_unlock($1)", &[&key])
+                .await
+                .map_err(other)?;
+            row.try_get::<_, bool>(0).map_err(other)
+        })?;
+        self.locked = false;
+        if released {
+            Ok(())
+        } else {
+            Err(DbError::Other(
+                "the PostgreSQL advisory lock was not held when rev released it".to_owned(),
+            ))
+        }
+    }
+
+    fn ensure_tables(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let schema = tables.schema.as_deref();
+        let statements: Vec<_> = self
+            .dialect
+            .create_version_table(schema, &tables.version)
+            .into_iter()
+            .chain(self.dialect.create_history_table(schema, &tables.history))
+            .collect();
+        let client = &self.client;
+        self.runtime.block_on(async {
+            for statement in &statements {
+                client.batch_execute(&statement.sql).await.map_err(other)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
+        let table = self.version_table(tables);
+        if !self.table_exists(&table)? {
+            return Ok(Vec::new());
+        }
+        let client = &self.client;
+        let mut heads = self.runtime.block_on(async {
+            let rows = client
+                .query(&format!("SELECT \"version_num\" FROM {table}"), &[])
+                .await
+                .map_err(other)?;
+            rows.iter()
+                .map(|row| row.try_get::<_, String>(0).map_err(other))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        heads.sort();
+        Ok(heads)
+    }
+
+    fn applied_checksums(&mut self, tables: &Tables) -> Result<Vec<(String, String)>, DbError> {
+        let table = self.history_table(tables);
+        if !self.table_exists(&table)? {
+            return Ok(Vec::new());
+        }
+        let client = &self.client;
+        let rows = self.runtime.block_on(async {
+            let rows = client
+                .query(
+                    &format!(
+                        "SELECT \"revision\", \"direction\", \"checksum\" FROM {table} ORDER BY \"id\""
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(other)?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get::<_, String>(0).map_err(other)?,
+                        row.try_get::<_, String>(1).map_err(other)?,
+                        row.try_get::<_, String>(2).map_err(other)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, DbError>>()
+        })?;
+        Ok(last_applied(rows))
+    }
+
+    fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
+        let version_table = self.version_table(tables);
+        let history_table = self.history_table(tables);
+        let client = &mut self.client;
+        self.runtime.block_on(async {
+            let started = Instant::now();
+            let failed = |index: usize, sql: &str, e: &tokio_postgres::Error, partially| {
+                DbError::Statement {
+                    revision: step.revision.clone(),
+                    direction: step.direction.as_str(),
+                    index: index + 1,
+                    sql: sql.to_owned(),
+                    message: pg_message(e),
+                    partially_applied: partially,
+                }
+            };
+            if !step.transactional {
+                // Statements such as CREATE INDEX CONCURRENTLY refuse a
+                // transaction: each commits on its own.
+                for (index, statement) in step.statements.iter().enumerate() {
+                    if let Err(e) = client.batch_execute(&statement.sql).await {
+                        let mut error = failed(index, &statement.sql, &e, index > 0);
+                        if let DbError::Statement { message, .. } = &mut error {
+                            if index > 0 {
+                                message.push_str(&format!(
+                                    "\n  {} ran outside a transaction and stay applied; the \
+                                     version table was not changed",
+                                    already_ran(index)
+                                ));
+                            }
+                        }
+                        return Err(error);
+                    }
+                }
+            }
+            let tx = client.transaction().await.map_err(other)?;
+            if step.transactional {
+                for (index, statement) in step.statements.iter().enumerate() {
+                    if let Err(e) = tx.batch_execute(&statement.sql).await {
+                        let error = failed(index, &statement.sql, &e, false);
+                        // The step's own error says more than a failed rollback, and
+                        // the server discards an uncommitted transaction anyway.
+                        let _ = tx.rollback().await;
+                        return Err(error);
+                    }
+                }
+            }
+            let recorded = match change_versions(&tx, &version_table, step).await {
+                Ok(()) => record_history(&tx, &history_table, step, started).await,
+                Err(e) => Err(e),
+            };
+            match recorded {
+                Ok(()) => tx.commit().await.map_err(other),
+                Err(e) => {
+                    // The step's own error says more than a failed rollback, and
+                    // the server discards an uncommitted transaction anyway.
+                    let _ = tx.rollback().await;
+                    Err(note_kept_statements(e, step, !step.transactional))
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_are_stable_and_differ_per_version_table() {
+        assert_eq!(lock_key("rev_version"), lock_key("rev_version"));
+        assert_ne!(lock_key("rev_version"), lock_key("alembic_version"));
+        // Pinned: a key that changed between releases would let an old and a
+        // new rev run side by side.
+        // (FNV-1a of "rev:rev_version", computed independently.)
+        assert_eq!(lock_key("rev_version"), -6_974_551_163_831_350_334);
+    }
+
+    #[test]
+    fn last_applied_keeps_revisions_whose_last_row_applies_them() {
+        let row = |r: &str, d: &str, c: &str| (r.to_owned(), d.to_owned(), c.to_owned());
+        let rows = vec![
+            row("b", "upgrade", "b1"),
+            row("a", "upgrade", "a1"),
+            row("b", "downgrade", "b1"),
+            row("c", "stamp", "c1"),
+            row("a", "downgrade", "a1"),
+            row("a", "upgrade", "a2"),
+        ];
+        assert_eq!(
+            last_applied(rows),
+            [
+                ("a".to_owned(), "a2".to_owned()),
+                ("c".to_owned(), "c1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn descriptions_leave_out_the_password() {
+        let config = Config::from_str("postgres://rev:s3cret@db.example:6543/app").unwrap();
+        assert_eq!(describe(&config), "postgres://rev@db.example:6543/app");
+        let config = Config::from_str("host=h user=u password=s3cret dbname=d").unwrap();
+        assert_eq!(describe(&config), "postgres://u@h:5432/d");
+    }
+}

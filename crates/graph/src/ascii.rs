@@ -1,0 +1,127 @@
+//! A text drawing of the graph in the style of `git log --graph`.
+//!
+//! Each lane is a column waiting for one revision. A revision is drawn as `*`
+//! in its lane; lanes waiting for the same revision join with `/` just before
+//! it; a merge opens one lane per extra parent with `\`. Every transition line
+//! moves each lane by at most one column, so the drawing stays readable.
+
+use petgraph::graph::NodeIndex;
+
+use crate::Graph;
+
+/// Draws `order` (newest first, e.g. [`Graph::history_order`]) as lines of
+/// lanes, with `text` of each revision after its `*`.
+pub fn render_ascii(
+    graph: &Graph,
+    order: &[NodeIndex],
+    text: impl Fn(NodeIndex) -> String,
+) -> String {
+    let mut lanes: Vec<NodeIndex> = Vec::new();
+    let mut out = String::new();
+    for &node in order {
+        let mut at: Vec<usize> = positions(&lanes, node);
+        if at.is_empty() {
+            lanes.push(node);
+            at.push(lanes.len() - 1);
+        }
+        while let [keep, join, ..] = at[..] {
+            push_line(&mut out, join_line(lanes.len(), keep, join));
+            lanes.remove(join);
+            at = positions(&lanes, node);
+        }
+        let lane = at.first().copied().unwrap_or(0);
+        let mut row = cells(lanes.len(), |i| if i == lane { '*' } else { '|' });
+        row.push(' ');
+        row.push_str(&text(node));
+        push_line(&mut out, row);
+
+        match graph.parents(node) {
+            [] => {
+                lanes.remove(lane);
+                if lane < lanes.len() {
+                    push_line(&mut out, shift_left_line(lanes.len() + 1, lane));
+                }
+            }
+            [first, rest @ ..] => {
+                lanes[lane] = *first;
+                for (k, &parent) in rest.iter().enumerate() {
+                    let insert_at = lane + k + 1;
+                    push_line(&mut out, open_line(lanes.len(), insert_at));
+                    lanes.insert(insert_at, parent);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn positions(lanes: &[NodeIndex], node: NodeIndex) -> Vec<usize> {
+    lanes
+        .iter()
+        .enumerate()
+        .filter(|(_, &l)| l == node)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Returns lane glyphs two columns apart: `| * |`.
+fn cells(count: usize, glyph: impl Fn(usize) -> char) -> String {
+    let mut row = String::with_capacity(count * 2);
+    for i in 0..count {
+        if i > 0 {
+            row.push(' ');
+        }
+        row.push(glyph(i));
+    }
+    row
+}
+
+fn push_line(out: &mut String, line: String) {
+    out.push_str(line.trim_end());
+    out.push('\n');
+}
+
+/// Draws lane `join` sliding left into lane `keep`; lanes right of it shift left.
+fn join_line(count: usize, keep: usize, join: usize) -> String {
+    let mut row: Vec<char> = vec![' '; count * 2];
+    for i in 0..count {
+        if i < join {
+            row[2 * i] = '|';
+        } else {
+            row[2 * i - 1] = '/';
+        }
+    }
+    for cell in (2 * keep + 1..2 * join - 1).step_by(2) {
+        row[cell] = '_';
+    }
+    row.into_iter().collect()
+}
+
+/// Draws the lanes right of a finished lane `gone` shifting left; `count` is
+/// the number of lanes before it ended.
+fn shift_left_line(count: usize, gone: usize) -> String {
+    let mut row: Vec<char> = vec![' '; count * 2];
+    for i in 0..count {
+        if i < gone {
+            row[2 * i] = '|';
+        } else if i > gone {
+            row[2 * i - 1] = '/';
+        }
+    }
+    row.into_iter().collect()
+}
+
+/// Draws a new lane opening at `insert_at` from the lane left of it; lanes at
+/// and right of `insert_at` shift right. `count` is the number of lanes before.
+fn open_line(count: usize, insert_at: usize) -> String {
+    let mut row: Vec<char> = vec![' '; count * 2 + 2];
+    for i in 0..count {
+        if i < insert_at {
+            row[2 * i] = '|';
+        } else {
+            row[2 * i + 1] = '\\';
+        }
+    }
+    row[2 * insert_at - 1] = '\\';
+    row.into_iter().collect()
+}

@@ -1,0 +1,413 @@
+//! Building and validating a [`Graph`] from revision declarations.
+
+use std::collections::HashMap;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::{walk, EdgeKind, Graph, Node, RedundantParent};
+
+/// A revision as a migration file declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RevisionSpec {
+    /// The revision's id.
+    pub id: String,
+    /// The ids of its parents (empty for a base).
+    pub parents: Vec<String>,
+    /// Ids, unique id prefixes or branch labels of revisions applied first.
+    pub depends_on: Vec<String>,
+    /// Labels naming the branch that starts at this revision.
+    pub branch_labels: Vec<String>,
+}
+
+/// Why a set of revisions does not form a valid graph. `input` fields are
+/// positions in the slice given to [`Graph::build`], so the caller can name files.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// An id is empty, too long or holds characters outside `[A-Za-z0-9_]`.
+    #[error("revision id `{id}` is invalid: use 1 to 32 characters of [A-Za-z0-9_]")]
+    InvalidId {
+        /// The id.
+        id: String,
+        /// Where it was declared.
+        input: usize,
+    },
+    /// Two revisions share an id.
+    #[error("revision id `{id}` is declared twice")]
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// The first declaration.
+        first: usize,
+        /// The second declaration.
+        second: usize,
+    },
+    /// A parent names no revision.
+    #[error("revision `{revision}` names parent `{parent}`, which does not exist")]
+    MissingParent {
+        /// The revision naming the parent.
+        revision: String,
+        /// The missing parent.
+        parent: String,
+        /// Where the revision was declared.
+        input: usize,
+    },
+    /// A revision names the same parent twice, or itself as its parent.
+    #[error("revision `{revision}` names parent `{parent}` {reason}")]
+    BadParent {
+        /// The revision.
+        revision: String,
+        /// The parent.
+        parent: String,
+        /// "twice" or "although it is the revision itself".
+        reason: &'static str,
+        /// Where the revision was declared.
+        input: usize,
+    },
+    /// A `depends_on` entry matches no revision or label.
+    #[error("revision `{revision}` depends on `{dependency}`, which is no revision id, id prefix or branch label")]
+    MissingDependency {
+        /// The revision.
+        revision: String,
+        /// The unresolved entry.
+        dependency: String,
+        /// Where the revision was declared.
+        input: usize,
+    },
+    /// A `depends_on` prefix matches several revisions.
+    #[error("revision `{revision}` depends on `{dependency}`, which is ambiguous: {candidates:?}")]
+    AmbiguousDependency {
+        /// The revision.
+        revision: String,
+        /// The ambiguous entry.
+        dependency: String,
+        /// The revisions it could mean.
+        candidates: Vec<String>,
+        /// Where the revision was declared.
+        input: usize,
+    },
+    /// A branch label is declared twice, or collides with a target keyword.
+    #[error("branch label `{label}` on revision `{revision}` {reason}")]
+    BadLabel {
+        /// The label.
+        label: String,
+        /// The revision carrying it.
+        revision: String,
+        /// Why it is refused.
+        reason: String,
+        /// Where the revision was declared.
+        input: usize,
+    },
+    /// Parents or dependencies form a cycle.
+    #[error("revisions form a cycle through parents or depends_on: {}", revisions.join(" -> "))]
+    Cycle {
+        /// The revisions on the cycle, sorted by id.
+        revisions: Vec<String>,
+        /// Where each was declared, in the same order.
+        inputs: Vec<usize>,
+    },
+}
+
+impl BuildError {
+    /// Returns the input position of the declaration at fault (the first one,
+    /// for errors involving several).
+    pub fn input(&self) -> usize {
+        match self {
+            BuildError::InvalidId { input, .. }
+            | BuildError::MissingParent { input, .. }
+            | BuildError::BadParent { input, .. }
+            | BuildError::MissingDependency { input, .. }
+            | BuildError::AmbiguousDependency { input, .. }
+            | BuildError::BadLabel { input, .. } => *input,
+            BuildError::DuplicateId { second, .. } => *second,
+            BuildError::Cycle { inputs, .. } => inputs.first().copied().unwrap_or(0),
+        }
+    }
+}
+
+/// Returns whether `id` is a valid revision id: 1–32 characters of `[A-Za-z0-9_]`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+const RESERVED_LABELS: [&str; 3] = ["base", "head", "heads"];
+
+impl Graph {
+    /// Builds and validates the graph of these revisions.
+    ///
+    /// Fails on the first problem found, checking in this order: ids, duplicates,
+    /// labels, parents, dependencies, cycles. Related parents are not an error:
+    /// the one the other descends from is ignored and reported by
+    /// [`Graph::redundant_parents`].
+    pub fn build(specs: &[RevisionSpec]) -> Result<Graph, BuildError> {
+        let mut order: Vec<usize> = (0..specs.len()).collect();
+        order.sort_by(|&a, &b| specs[a].id.cmp(&specs[b].id).then(a.cmp(&b)));
+
+        for &i in &order {
+            let spec = &specs[i];
+            if !is_valid_id(&spec.id) {
+                return Err(BuildError::InvalidId {
+                    id: spec.id.clone(),
+                    input: i,
+                });
+            }
+        }
+        for pair in order.windows(2) {
+            if let [a, b] = *pair {
+                if specs[a].id == specs[b].id {
+                    return Err(BuildError::DuplicateId {
+                        id: specs[a].id.clone(),
+                        first: a,
+                        second: b,
+                    });
+                }
+            }
+        }
+
+        let mut dag: DiGraph<Node, EdgeKind, u32> =
+            DiGraph::with_capacity(specs.len(), specs.len() + specs.len() / 8);
+        let mut index: HashMap<&str, NodeIndex> = HashMap::with_capacity(specs.len());
+        for &i in &order {
+            let spec = &specs[i];
+            let node = dag.add_node(Node {
+                id: spec.id.clone(),
+                branch_labels: spec.branch_labels.clone(),
+                input: i,
+                generation: 0,
+            });
+            index.insert(spec.id.as_str(), node);
+        }
+
+        let labels = collect_labels(specs, &order, &index)?;
+
+        let n = specs.len();
+        let mut parents: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
+        let mut depends: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
+        for (pos, &i) in order.iter().enumerate() {
+            let spec = &specs[i];
+            let node = NodeIndex::new(pos);
+            for parent in &spec.parents {
+                let Some(&p) = index.get(parent.as_str()) else {
+                    return Err(BuildError::MissingParent {
+                        revision: spec.id.clone(),
+                        parent: parent.clone(),
+                        input: i,
+                    });
+                };
+                let reason = if p == node {
+                    Some("although it is the revision itself")
+                } else if parents[pos].contains(&p) {
+                    Some("twice")
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    return Err(BuildError::BadParent {
+                        revision: spec.id.clone(),
+                        parent: parent.clone(),
+                        reason,
+                        input: i,
+                    });
+                }
+                parents[pos].push(p);
+                dag.add_edge(p, node, EdgeKind::Parent);
+            }
+            for dependency in &spec.depends_on {
+                let d = resolve_dependency(spec, i, dependency, &index, &labels, &dag)?;
+                if d == node {
+                    return Err(BuildError::Cycle {
+                        revisions: vec![spec.id.clone()],
+                        inputs: vec![i],
+                    });
+                }
+                if !depends[pos].contains(&d) {
+                    depends[pos].push(d);
+                    dag.add_edge(d, node, EdgeKind::DependsOn);
+                }
+            }
+            parents[pos].sort_unstable();
+            depends[pos].sort_unstable();
+        }
+
+        let topo = topological_or_cycle(&dag, &parents, &depends)?;
+
+        let mut graph = Graph {
+            dag,
+            parents,
+            depends,
+            children: vec![Vec::new(); n],
+            dependents: vec![Vec::new(); n],
+            labels,
+            redundant: Vec::new(),
+        };
+        for &node in &topo {
+            let generation = graph
+                .parents(node)
+                .iter()
+                .map(|&p| graph.dag[p].generation + 1)
+                .max()
+                .unwrap_or(0);
+            graph.dag[node].generation = generation;
+        }
+        graph.drop_redundant_parents();
+        // Filling children in node order keeps every list sorted by id.
+        for (child, parents) in graph.parents.iter().enumerate() {
+            for p in parents {
+                graph.children[p.index()].push(NodeIndex::new(child));
+            }
+        }
+        for (dependent, depends) in graph.depends.iter().enumerate() {
+            for d in depends {
+                graph.dependents[d.index()].push(NodeIndex::new(dependent));
+            }
+        }
+        Ok(graph)
+    }
+
+    /// Removes, from each merge, every parent that another parent descends from.
+    fn drop_redundant_parents(&mut self) {
+        let merges: Vec<NodeIndex> = self.merges();
+        for merge in merges {
+            let declared = self.parents(merge).to_vec();
+            let mut kept = Vec::with_capacity(declared.len());
+            for &p in &declared {
+                let via = declared
+                    .iter()
+                    .copied()
+                    .find(|&q| q != p && walk::reaches_down(self, q, p));
+                match via {
+                    Some(q) => self.redundant.push(RedundantParent {
+                        revision: self.id(merge).to_owned(),
+                        parent: self.id(p).to_owned(),
+                        via: self.id(q).to_owned(),
+                    }),
+                    None => kept.push(p),
+                }
+            }
+            if let Some(slot) = self.parents.get_mut(merge.index()) {
+                *slot = kept;
+            }
+        }
+    }
+
+    pub(crate) fn generation(&self, node: NodeIndex) -> u32 {
+        self.dag[node].generation
+    }
+}
+
+fn collect_labels(
+    specs: &[RevisionSpec],
+    order: &[usize],
+    index: &HashMap<&str, NodeIndex>,
+) -> Result<HashMap<String, NodeIndex>, BuildError> {
+    let mut labels: HashMap<String, NodeIndex> = HashMap::new();
+    for &i in order {
+        let spec = &specs[i];
+        let Some(&node) = index.get(spec.id.as_str()) else {
+            continue;
+        };
+        for label in &spec.branch_labels {
+            let refuse = |reason: String| BuildError::BadLabel {
+                label: label.clone(),
+                revision: spec.id.clone(),
+                reason,
+                input: i,
+            };
+            if RESERVED_LABELS.contains(&label.as_str()) {
+                return Err(refuse(format!(
+                    "is reserved: `{label}` is a target keyword"
+                )));
+            }
+            if !is_valid_id(label) {
+                return Err(refuse(
+                    "is invalid: use 1 to 32 characters of [A-Za-z0-9_]".into(),
+                ));
+            }
+            if let Some(&other) = labels.get(label) {
+                let other_id = specs
+                    .get(order.get(other.index()).copied().unwrap_or(0))
+                    .map_or("", |s| s.id.as_str());
+                return Err(refuse(format!("is already on revision `{other_id}`")));
+            }
+            labels.insert(label.clone(), node);
+        }
+    }
+    Ok(labels)
+}
+
+fn resolve_dependency(
+    spec: &RevisionSpec,
+    input: usize,
+    dependency: &str,
+    index: &HashMap<&str, NodeIndex>,
+    labels: &HashMap<String, NodeIndex>,
+    dag: &DiGraph<Node, EdgeKind, u32>,
+) -> Result<NodeIndex, BuildError> {
+    if let Some(&d) = index.get(dependency) {
+        return Ok(d);
+    }
+    if let Some(&d) = labels.get(dependency) {
+        return Ok(d);
+    }
+    let nodes = dag.raw_nodes();
+    let start = nodes.partition_point(|n| n.weight.id.as_str() < dependency);
+    let matches: Vec<usize> = (start..nodes.len())
+        .take_while(|&k| nodes[k].weight.id.starts_with(dependency))
+        .collect();
+    match matches.as_slice() {
+        [only] if !dependency.is_empty() => Ok(NodeIndex::new(*only)),
+        [] | [_] => Err(BuildError::MissingDependency {
+            revision: spec.id.clone(),
+            dependency: dependency.to_owned(),
+            input,
+        }),
+        many => Err(BuildError::AmbiguousDependency {
+            revision: spec.id.clone(),
+            dependency: dependency.to_owned(),
+            candidates: many.iter().map(|&k| nodes[k].weight.id.clone()).collect(),
+            input,
+        }),
+    }
+}
+
+/// Returns the nodes in a topological order (Kahn), or the cycle that prevents one.
+fn topological_or_cycle(
+    dag: &DiGraph<Node, EdgeKind, u32>,
+    parents: &[Vec<NodeIndex>],
+    depends: &[Vec<NodeIndex>],
+) -> Result<Vec<NodeIndex>, BuildError> {
+    let n = dag.node_count();
+    let mut waiting: Vec<usize> = (0..n)
+        .map(|i| parents[i].len() + depends[i].len())
+        .collect();
+    let mut ready: Vec<NodeIndex> = (0..n)
+        .filter(|&i| waiting[i] == 0)
+        .map(NodeIndex::new)
+        .collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(node) = ready.pop() {
+        order.push(node);
+        for next in dag.neighbors(node) {
+            let slot = &mut waiting[next.index()];
+            *slot -= 1;
+            if *slot == 0 {
+                ready.push(next);
+            }
+        }
+    }
+    if order.len() == n {
+        return Ok(order);
+    }
+    // Kahn stalls on cycles; Tarjan names the smallest strongly connected set.
+    let cycle = tarjan_scc(dag)
+        .into_iter()
+        .filter(|scc| scc.len() > 1)
+        .min_by_key(|scc| scc.len())
+        .unwrap_or_default();
+    let mut cycle = cycle;
+    cycle.sort_unstable();
+    Err(BuildError::Cycle {
+        revisions: cycle.iter().map(|&c| dag[c].id.clone()).collect(),
+        inputs: cycle.iter().map(|&c| dag[c].input).collect(),
+    })
+}

@@ -1,0 +1,228 @@
+//! One migration file: its RON shape, parsing with positions, writing, checksum.
+
+use std::fmt::Write as _;
+
+use rev_schema::Operation;
+use ron::extensions::Extensions;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// A migration file's contents (DESIGN.md §2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename = "Migration", deny_unknown_fields)]
+pub struct Migration {
+    /// The revision's id.
+    pub id: String,
+    /// Parent revision ids: none for a base, two or more for a merge.
+    #[serde(default)]
+    pub parents: Vec<String>,
+    /// What the migration does, in a few words.
+    #[serde(default)]
+    pub message: String,
+    /// When the file was written (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Labels naming the branch that starts here.
+    #[serde(default)]
+    pub branch_labels: Vec<String>,
+    /// Revisions (ids, prefixes or labels) applied first without being parents.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// False for statements that must run outside a transaction.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub transactional: bool,
+    /// The operations that apply the revision.
+    #[serde(default)]
+    pub upgrade: Vec<Operation>,
+    /// The operations that un-apply it; derived from `upgrade` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downgrade: Option<Vec<Operation>>,
+}
+
+/// A RON syntax or shape error at a position in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseFailure {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What RON or serde said.
+    pub message: String,
+}
+
+/// Returns RON options with `implicit_some` on, as every rev file is read.
+pub(crate) fn ron_options() -> ron::Options {
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+}
+
+/// Parses a RON document of rev (a migration, a config, models), reporting the
+/// position of the first error.
+pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ParseFailure> {
+    // A UTF-8 byte-order mark is what some Windows editors put first; it is not RON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    ron_options().from_str(text).map_err(|e| ParseFailure {
+        line: e.span.start.line.max(1),
+        col: e.span.start.col.max(1),
+        message: e.code.to_string(),
+    })
+}
+
+impl Migration {
+    /// Parses a migration file's text.
+    pub fn parse(text: &str) -> Result<Migration, ParseFailure> {
+        parse_ron(text)
+    }
+
+    /// Writes the migration as a file's text that [`Migration::parse`] reads back
+    /// to the same value.
+    pub fn to_ron(&self) -> Result<String, ron::Error> {
+        let pretty = ron::ser::PrettyConfig::new()
+            .struct_names(true)
+            .depth_limit(4)
+            .indentor("    ")
+            .separate_tuple_members(false);
+        let body = ron_options().to_string_pretty(self, pretty)?;
+        let mut text = String::new();
+        let _ = writeln!(text, "// {}", self.message.lines().next().unwrap_or(""));
+        text.push_str(&body);
+        text.push('\n');
+        Ok(text)
+    }
+
+    /// Returns the checksum of what the migration does: its operations and
+    /// whether it is transactional, in a canonical form, so comments, layout,
+    /// line endings and the message do not count.
+    pub fn checksum(&self) -> String {
+        let canonical = ron::to_string(&(&self.upgrade, &self.downgrade, self.transactional))
+            .unwrap_or_default();
+        let digest = Sha256::digest(canonical.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            let _ = write!(hex, "{byte:02x}");
+        }
+        hex
+    }
+}
+
+/// Returns the file-name slug of a message: lower-cased, runs of
+/// non-alphanumerics turned into `_`, cut at 40 characters.
+pub fn slug(message: &str) -> String {
+    let mut slug = String::new();
+    let mut gap = false;
+    for ch in message.chars().flat_map(char::to_lowercase) {
+        if ch.is_ascii_alphanumeric() {
+            if gap && !slug.is_empty() {
+                slug.push('_');
+            }
+            gap = false;
+            slug.push(ch);
+        } else {
+            gap = true;
+        }
+        if slug.len() >= 40 {
+            break;
+        }
+    }
+    slug.truncate(40);
+    slug
+}
+
+/// Returns a new revision id: 12 lowercase hex digits of a v4 UUID.
+pub fn new_revision_id() -> String {
+    let mut id = uuid::Uuid::new_v4().simple().to_string();
+    id.truncate(12);
+    id
+}
+
+/// Returns the current UTC time as RFC 3339, to the second.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Converts days since 1970-01-01 to a (year, month, day) in the proleptic
+/// Gregorian calendar (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Returns the 1-based line and column where `needle` first occurs in `text`
+/// after `after` (a byte offset), or (1, 1) when it does not.
+pub(crate) fn locate(text: &str, needle: &str, after: usize) -> (usize, usize) {
+    let found = text
+        .get(after..)
+        .and_then(|rest| rest.find(needle))
+        .map(|at| at + after);
+    match found {
+        Some(at) => {
+            let before = text.get(..at).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (line, col)
+        }
+        None => (1, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_folds_punctuation_and_cuts_at_40() {
+        assert_eq!(slug("Add users table!"), "add_users_table");
+        assert_eq!(slug("  --x--y  "), "x_y");
+        assert_eq!(slug(&"ab ".repeat(30)).len(), 40);
+        assert_eq!(slug("Ünïcode café"), "n_code_caf");
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_781), (2026, 11, 24));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn new_ids_are_twelve_hex() {
+        let id = new_revision_id();
+        assert_eq!(id.len(), 12);
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn locate_finds_line_and_column() {
+        let text = "a\n  bc \"x\"\n";
+        assert_eq!(locate(text, "\"x\"", 0), (2, 6));
+        assert_eq!(locate(text, "zz", 0), (1, 1));
+    }
+}

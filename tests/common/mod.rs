@@ -1,0 +1,106 @@
+//! A temporary rev project and a way to run the built binary in it.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// What one run of `rev` printed and how it exited.
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl Run {
+    /// Returns stdout and stderr together, as a user reads them, with the exit code.
+    pub fn all(&self) -> String {
+        format!("{}{}[exit {}]", self.stdout, self.stderr, self.code)
+    }
+}
+
+/// A temporary directory holding a rev project.
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    /// Returns a new project made by `rev init`.
+    pub fn new() -> TestEnv {
+        let env = TestEnv::empty();
+        let run = env.rev(&["init", "."]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        env
+    }
+
+    /// Returns an empty directory.
+    pub fn empty() -> TestEnv {
+        TestEnv {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Returns the project's directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Returns the versions directory.
+    pub fn versions(&self) -> PathBuf {
+        self.path().join("migrations").join("versions")
+    }
+
+    /// Writes a migration file by hand.
+    pub fn write_migration(&self, name: &str, text: &str) {
+        std::fs::create_dir_all(self.versions()).unwrap();
+        std::fs::write(self.versions().join(name), text).unwrap();
+    }
+
+    /// Runs `rev` with these arguments in the project directory.
+    pub fn rev(&self, args: &[&str]) -> Run {
+        self.rev_env(args, &[])
+    }
+
+    /// Runs `rev` with extra environment variables.
+    pub fn rev_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rev"));
+        cmd.args(args)
+            .current_dir(self.path())
+            .env_remove("DATABASE_URL");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let Output {
+            stdout,
+            stderr,
+            status,
+        } = cmd.output().unwrap();
+        let root = self.path().to_string_lossy().to_string();
+        let stdout: String = String::from_utf8_lossy(&stdout)
+            .replace(&root, "$ROOT")
+            .split_inclusive('\n')
+            .map(|line| match line.strip_prefix("Created: 2") {
+                Some(_) => "Created: [created]\n",
+                None => line,
+            })
+            .collect();
+        Run {
+            stdout,
+            stderr: String::from_utf8_lossy(&stderr).replace(&root, "$ROOT"),
+            code: status.code().unwrap_or(-1),
+        }
+    }
+
+    /// Runs `rev` and asserts it succeeded; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let run = self.rev(args);
+        assert_eq!(run.code, 0, "rev {args:?} failed:\n{}", run.all());
+        run.stdout
+    }
+
+    /// Makes the diamond a → (b, c) → m with fixed ids.
+    pub fn diamond(&self) {
+        self.ok(&["revision", "-m", "a", "--rev-id", "aaaa"]);
+        self.ok(&["revision", "-m", "b", "--rev-id", "bbbb"]);
+        self.ok(&["revision", "-m", "c", "--rev-id", "cccc", "--head", "aaaa"]);
+        self.ok(&["merge", "-m", "join", "--rev-id", "mmmm"]);
+    }
+}
