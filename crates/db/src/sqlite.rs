@@ -223,13 +223,20 @@ impl SqliteBackend {
             .map_err(|e| other("cannot read the time", e))
     }
 
-    /// Runs `body` with foreign keys off (see rev_sql::sqlite: table rebuilds
-    /// would fire ON DELETE actions otherwise), telling it whether they were
-    /// on and so must be checked, and turns them back on afterwards.
+    /// Runs `body` with foreign keys off when the step drops a table (see
+    /// rev_sql::sqlite: a rebuild's DROP TABLE would fire ON DELETE actions
+    /// otherwise), telling it whether they were on and so must be checked
+    /// before COMMIT, and turns them back on afterwards. Other steps keep
+    /// them on, so SQLite checks each statement and no step pays for a scan
+    /// of the whole database.
     fn without_foreign_keys(
         &self,
+        step: &Step,
         body: impl FnOnce(bool) -> Result<(), DbError>,
     ) -> Result<(), DbError> {
+        if !drops_a_table(step) {
+            return body(false);
+        }
         let keys_were_on = self.foreign_keys_on()?;
         if keys_were_on {
             self.set_foreign_keys(false)?;
@@ -248,7 +255,7 @@ impl SqliteBackend {
     fn run_in_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
         let started = Instant::now();
         let started_at = self.now()?;
-        self.without_foreign_keys(|check_keys| {
+        self.without_foreign_keys(step, |check_keys| {
             let result = self
                 .begin(step)
                 .and_then(|()| self.run_statements(step))
@@ -266,7 +273,7 @@ impl SqliteBackend {
     fn run_outside_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
         let started = Instant::now();
         let started_at = self.now()?;
-        self.without_foreign_keys(|check_keys| {
+        self.without_foreign_keys(step, |check_keys| {
             self.run_statements(step)?;
             let result = self
                 .begin(step)
@@ -302,6 +309,18 @@ impl SqliteBackend {
             .execute_batch("COMMIT")
             .map_err(|e| other(&format!("cannot commit {}", step.revision), e))
     }
+}
+
+/// Returns whether a statement of the step starts with DROP TABLE, as every
+/// table rebuild and DropTable render.
+fn drops_a_table(step: &Step) -> bool {
+    step.statements.iter().any(|statement| {
+        statement
+            .sql
+            .trim_start()
+            .get(..10)
+            .is_some_and(|head| head.eq_ignore_ascii_case("DROP TABLE"))
+    })
 }
 
 fn describe_change(change: &VersionChange) -> String {

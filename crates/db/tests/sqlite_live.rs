@@ -408,10 +408,27 @@ fn a_failing_rebuild_keeps_the_table_and_its_rows() {
 fn broken_foreign_keys_roll_the_step_back() {
     let mut db = seeded();
     let before = state(&mut db);
+    // No table is dropped: foreign keys stay on and SQLite refuses the row at once.
     let (step, _) =
         db.step(r#"Sql("INSERT INTO posts (id, user_id, title) VALUES (99, 42, 'orphan')")"#);
     let err = db.backend.run_step(&db.tables, &step).unwrap_err();
-    assert_snapshot!(err.to_string(), @"revision rev002 (upgrade) would break foreign keys: `posts` row 99 references missing `users`");
+    assert!(
+        matches!(&err, DbError::Statement { index: 1, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("FOREIGN KEY constraint failed"),
+        "{err}"
+    );
+    assert_eq!(state(&mut db), before);
+
+    // A rebuild runs with foreign keys off; the check before COMMIT catches the orphan.
+    let (step, _) = db.step(
+        r#"AlterColumn(table: "posts", name: "title", type: Text),
+           Sql("INSERT INTO posts (id, user_id, title) VALUES (99, 42, 'orphan')")"#,
+    );
+    let err = db.backend.run_step(&db.tables, &step).unwrap_err();
+    assert_snapshot!(err.to_string(), @"revision rev003 (upgrade) would break foreign keys: `posts` row 99 references missing `users`");
     assert_eq!(state(&mut db), before);
     assert_eq!(db.count("PRAGMA foreign_keys"), 1);
 }
@@ -679,7 +696,10 @@ fn non_transactional_rebuilds_keep_child_rows() {
     assert_eq!(db.count("PRAGMA foreign_keys"), 1);
 
     // Broken keys are reported, and the version stays where it was.
-    let (mut step, _) = db.step(r#"Sql("INSERT INTO posts (id, user_id) VALUES (77, 404)")"#);
+    let (mut step, _) = db.step(
+        r#"AlterColumn(table: "users", name: "bio", type: Text),
+           Sql("INSERT INTO posts (id, user_id) VALUES (77, 404)")"#,
+    );
     step.transactional = false;
     let err = db.backend.run_step(&db.tables, &step).unwrap_err();
     assert_snapshot!(err.to_string(), @"revision rev003 (upgrade) would break foreign keys: `posts` row 77 references missing `users` (the step is not transactional: its statements stay applied)");

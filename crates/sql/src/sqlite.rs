@@ -15,9 +15,10 @@
 //! every table that references it (CASCADE would empty the children), and
 //! `PRAGMA defer_foreign_keys = ON` does not stop actions, only defers checks.
 //! `PRAGMA foreign_keys` is a no-op inside a transaction, so it is switched
-//! off around the migration's transaction by whoever opens it: the SQLite
-//! backend turns it off before `BEGIN` and runs `PRAGMA foreign_key_check`
-//! before `COMMIT`; offline scripts turn it off in their preamble. The
+//! off around the migration's transaction by whoever opens it: for a step
+//! that drops a table, the SQLite backend turns it off before `BEGIN` and
+//! runs `PRAGMA foreign_key_check` before `COMMIT`; offline scripts turn it
+//! off in their preamble. The
 //! rebuild statements themselves stay plain so they run inside the
 //! migration's transaction and keep every row.
 
