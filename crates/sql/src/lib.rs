@@ -15,7 +15,7 @@ pub mod sqlite;
 pub mod version;
 
 pub use script::offline_script;
-pub use version::{HistoryRow, VersionChange, VersionTables};
+pub use version::{VersionChange, VersionTables};
 
 /// Returns the dialect of `kind`, or an error when this build lacks it.
 pub fn dialect(kind: DialectKind) -> Result<Box<dyn Dialect>, RenderError> {
