@@ -15,7 +15,7 @@ pub mod sqlite;
 pub mod version;
 
 pub use script::offline_script;
-pub use version::{HistoryRow, VersionChange, VersionTables};
+pub use version::{VersionChange, VersionTables};
 
 /// Returns the dialect of `kind`, or an error when this build lacks it.
 pub fn dialect(kind: DialectKind) -> Result<Box<dyn Dialect>, RenderError> {
@@ -114,9 +114,44 @@ pub enum RenderError {
         /// What it cannot do.
         what: String,
     },
+    /// An operation of a migration could not be rendered.
+    #[error("operation {index} ({kind}): {source}")]
+    AtOperation {
+        /// The operation's 1-based position in the migration.
+        index: usize,
+        /// The operation's kind.
+        kind: &'static str,
+        /// Why it could not be rendered.
+        #[source]
+        source: Box<RenderError>,
+    },
     /// This build of rev has no renderer for the dialect.
     #[error("the {0} dialect is not available in this build of rev")]
     DialectMissing(DialectKind),
+}
+
+/// Renders a migration's operations in order, each against the schema the
+/// ones before it left, and folds them into `schema` as it goes; an error
+/// names the operation's 1-based position, and leaves `schema` folded up to
+/// the operation before it.
+pub fn render_migration(
+    dialect: &dyn Dialect,
+    ops: &[Operation],
+    schema: &mut Schema,
+) -> Result<Vec<Statement>, RenderError> {
+    let mut statements = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let at = |source: RenderError| RenderError::AtOperation {
+            index: i + 1,
+            kind: op.kind(),
+            source: Box::new(source),
+        };
+        statements.extend(dialect.render_op(op, schema).map_err(at)?);
+        schema
+            .apply(op)
+            .map_err(|e| at(RenderError::UnknownObject(e.to_string())))?;
+    }
+    Ok(statements)
 }
 
 /// Which way a step moves the database.
