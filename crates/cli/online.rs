@@ -213,7 +213,7 @@ fn offline_dialect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Dialect>, Cli
             .and_then(|url| dialect_of_url(&url))
             .unwrap_or(DialectKind::Sqlite),
     };
-    rev_sql::dialect(kind).map_err(CliError::fail)
+    Ok(rev_sql::dialect(kind))
 }
 
 /// Which command a migration run serves.

@@ -17,13 +17,13 @@ pub mod version;
 pub use script::offline_script;
 pub use version::{VersionChange, VersionTables};
 
-/// Returns the dialect of `kind`, or an error when this build lacks it.
-pub fn dialect(kind: DialectKind) -> Result<Box<dyn Dialect>, RenderError> {
+/// Returns the dialect of `kind`.
+pub fn dialect(kind: DialectKind) -> Box<dyn Dialect> {
     match kind {
-        DialectKind::Sqlite => Ok(Box::new(sqlite::Sqlite)),
-        DialectKind::Mssql => Ok(Box::new(mssql::Mssql)),
-        DialectKind::Postgres => Ok(Box::new(postgres::Postgres)),
-        DialectKind::Mysql => Ok(Box::new(mysql::Mysql)),
+        DialectKind::Sqlite => Box::new(sqlite::Sqlite),
+        DialectKind::Mssql => Box::new(mssql::Mssql),
+        DialectKind::Postgres => Box::new(postgres::Postgres),
+        DialectKind::Mysql => Box::new(mysql::Mysql),
     }
 }
 
@@ -125,9 +125,6 @@ pub enum RenderError {
         #[source]
         source: Box<RenderError>,
     },
-    /// This build of rev has no renderer for the dialect.
-    #[error("the {0} dialect is not available in this build of rev")]
-    DialectMissing(DialectKind),
 }
 
 /// Renders a migration's operations in order, each against the schema the

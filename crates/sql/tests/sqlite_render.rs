@@ -349,12 +349,11 @@ fn offline_script_with_batches() {
 
 #[test]
 fn dialect_lookup() {
-    assert_eq!(
-        rev_sql::dialect(rev_sql::DialectKind::Sqlite)
-            .unwrap()
-            .kind(),
-        rev_sql::DialectKind::Sqlite
-    );
+    use rev_sql::DialectKind::*;
+    for kind in [Sqlite, Mssql, Postgres, Mysql] {
+        assert_eq!(rev_sql::dialect(kind).kind(), kind);
+        assert_eq!(kind.name().parse::<rev_sql::DialectKind>().unwrap(), kind);
+    }
 }
 
 #[test]
