@@ -386,7 +386,8 @@ impl Mssql {
 /// whitespace allowed), as sqlcmd and SSMS do.
 ///
 /// Each piece of text that was split becomes its own batch; text without a
-/// `GO` line is one statement that opens a batch only when T-SQL requires it.
+/// `GO` line is one statement that opens a batch only when T-SQL requires it
+/// or when it declares a variable (two `DECLARE @n` in one batch collide).
 pub fn split_batches(text: &str) -> Vec<Statement> {
     let mut pieces = Vec::new();
     let mut current = String::new();
@@ -405,10 +406,23 @@ pub fn split_batches(text: &str) -> Vec<Statement> {
         .map(|piece| piece.trim().to_owned())
         .filter(|piece| !piece.is_empty())
         .map(|sql| Statement {
-            own_batch: split || must_open_batch(&sql),
+            own_batch: split || must_open_batch(&sql) || declares_variable(&sql),
             sql,
         })
         .collect()
+}
+
+/// Returns whether T-SQL text holds `DECLARE @`, in any case and spacing
+/// (a mention in a comment or string counts too: a batch of its own is
+/// always safe).
+fn declares_variable(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    lower.match_indices("declare").any(|(at, word)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + word.len()..].trim_start();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '@')
+            && after.starts_with('@')
+    })
 }
 
 /// Returns whether T-SQL requires this statement to be the first of its batch:
@@ -679,5 +693,51 @@ impl Dialect for Mssql {
 
     fn batch_separator(&self) -> Option<&'static str> {
         Some("GO")
+    }
+
+    /// Sets NOEXEC ON after a failed batch, so that sqlcmd and SSMS compile
+    /// the rest of the script without running it. @@ERROR still holds the
+    /// error of an aborted batch (and of one that failed to compile, which
+    /// XACT_ABORT does not roll back); inside a migration a zero @@TRANCOUNT
+    /// means XACT_ABORT rolled the transaction back.
+    fn script_guard(&self, in_transaction: bool) -> Option<String> {
+        Some(
+            if in_transaction {
+                "IF @@ERROR <> 0 OR @@TRANCOUNT = 0 SET NOEXEC ON"
+            } else {
+                "IF @@ERROR <> 0 SET NOEXEC ON"
+            }
+            .to_owned(),
+        )
+    }
+
+    /// Turns NOEXEC back off and, when a guard had set it (the assignment
+    /// to `@rev_completed` then never ran), rolls back the transaction a
+    /// failed batch may have left open and raises an error, so that
+    /// `sqlcmd -b` exits with a failure.
+    fn script_epilogue(&self) -> Vec<Statement> {
+        vec![Statement {
+            sql: "DECLARE @rev_completed BIT;\n\
+                  SET @rev_completed = 1;\n\
+                  SET NOEXEC OFF;\n\
+                  IF @rev_completed IS NULL\n\
+                  BEGIN\n    \
+                  IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;\n    \
+                  RAISERROR (N'rev: a batch above failed, so the script stopped there; the migration it belongs to did not complete and the later ones did not run.', 16, 1);\n\
+                  END"
+                .to_owned(),
+            own_batch: true,
+        }]
+    }
+
+    fn expect_one_row(&self, message: &str) -> Option<String> {
+        Some(format!(
+            "IF @@ROWCOUNT <> 1 THROW 50000, {}, 1",
+            self.string_literal(message)
+        ))
+    }
+
+    fn now_utc(&self) -> &'static str {
+        "SYSUTCDATETIME()"
     }
 }
