@@ -12,7 +12,8 @@
 //! in one batch is an error. Live runs send every statement as its own batch.
 
 use rev_schema::{
-    Check, Column, ColumnType, Default, ForeignKey, OnDelete, Operation, Schema, Unique,
+    expr_mentions, Check, Column, ColumnType, Default, ForeignKey, OnDelete, Operation, Schema,
+    Table, Unique,
 };
 
 use crate::{Dialect, DialectKind, RenderError, Statement};
@@ -254,6 +255,34 @@ impl Mssql {
         }
     }
 
+    /// Returns a batch that drops the unique constraint on the column alone,
+    /// whatever its name (a column-level `unique: true` is named
+    /// `UQ_<table>_<column>` after the table's name when it was made).
+    fn drop_column_unique_dynamic(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        column: &str,
+    ) -> Statement {
+        let mut sql = self.dynamic_prelude(schema, table, column);
+        sql.push_str(
+            "SELECT @sql += N'ALTER TABLE ' + @table + N' DROP CONSTRAINT ' + QUOTENAME(kc.name) + N';'\n\
+             FROM sys.key_constraints AS kc\n\
+             WHERE kc.parent_object_id = @object_id AND kc.type = 'UQ'\n\
+             \x20 AND NOT EXISTS (SELECT 1 FROM sys.index_columns AS ic\n\
+             \x20                 WHERE ic.object_id = @object_id AND ic.index_id = kc.unique_index_id\n\
+             \x20                   AND ic.column_id <> @column_id)\n\
+             \x20 AND EXISTS (SELECT 1 FROM sys.index_columns AS ic\n\
+             \x20             WHERE ic.object_id = @object_id AND ic.index_id = kc.unique_index_id\n\
+             \x20               AND ic.column_id = @column_id);\n\
+             EXEC sp_executesql @sql;",
+        );
+        Statement {
+            sql,
+            own_batch: true,
+        }
+    }
+
     /// Returns a batch that drops every default, check, foreign-key and unique
     /// constraint standing on the column, since SQL Server refuses to drop a
     /// column that one of them depends on.
@@ -338,7 +367,9 @@ impl Mssql {
             default.or(column.default.as_ref())
         };
 
-        let mut statements = Vec::new();
+        let (drop_dependents, restore_dependents) =
+            self.retype_dependents(before, schema, existing, column, new_ty, &display)?;
+        let mut statements = drop_dependents;
         if changes_default || retypes_with_default {
             statements.push(self.drop_default_dynamic(schema, table, name));
         }
@@ -366,7 +397,111 @@ impl Mssql {
                 )));
             }
         }
+        statements.extend(restore_dependents);
         Ok(statements)
+    }
+
+    /// Returns the statements that drop what SQL Server will not keep on a
+    /// column whose type changes (error 5074, "the object is dependent on
+    /// column"), and those that put it back afterwards, as the folded schema
+    /// knows them: foreign keys from and to the column and, unless the
+    /// change only widens a variable-length type, its indexes, unique
+    /// constraints and the checks that mention it.
+    fn retype_dependents(
+        &self,
+        before: &Schema,
+        schema: Option<&str>,
+        table: &Table,
+        column: &Column,
+        new_ty: &ColumnType,
+        display: &str,
+    ) -> Result<(Vec<Statement>, Vec<Statement>), RenderError> {
+        let (mut drops, mut creates) = (Vec::new(), Vec::new());
+        if *new_ty == column.ty {
+            return Ok((drops, creates));
+        }
+        let name = column.name.as_str();
+        if column.primary_key {
+            return Err(self.unsupported(&format!(
+                "change the type of `{display}.{name}` in place while it is in the primary key: \
+                 drop the key and the foreign keys that reference it first, and add them back after"
+            )));
+        }
+        let widens = widens(&column.ty, new_ty);
+        let own = self.qualified(schema, &table.name);
+        let drop_constraint = |on: &str, constraint: &str| {
+            Statement::new(format!(
+                "ALTER TABLE {on} DROP CONSTRAINT {}",
+                self.quote_ident(constraint)
+            ))
+        };
+        // Foreign keys of other tables (or of this one) that reference the column.
+        for (key, other) in &before.tables {
+            if key.schema.as_deref() != schema {
+                continue;
+            }
+            let on = self.qualified(schema, &other.name);
+            for fk in &other.foreign_keys {
+                let references =
+                    fk.ref_table == table.name && fk.ref_columns.iter().any(|c| c == name);
+                let own_key = other.name == table.name && fk.columns.iter().any(|c| c == name);
+                if references || own_key {
+                    drops.push(drop_constraint(&on, &fk.name));
+                    creates.push(Statement::new(format!(
+                        "ALTER TABLE {on} ADD {}",
+                        self.foreign_key_clause(schema, fk)
+                    )));
+                }
+            }
+        }
+        if column.unique && !widens {
+            drops.push(self.drop_column_unique_dynamic(schema, &table.name, name));
+            creates.push(Statement::new(format!(
+                "ALTER TABLE {own} ADD CONSTRAINT {} UNIQUE ({})",
+                self.quote_ident(&format!("UQ_{}_{name}", table.name)),
+                self.quote_ident(name)
+            )));
+        }
+        if !widens {
+            for index in table
+                .indexes
+                .iter()
+                .filter(|i| i.columns.iter().any(|c| c == name))
+            {
+                drops.push(Statement::new(format!(
+                    "DROP INDEX {} ON {own}",
+                    self.quote_ident(&index.name)
+                )));
+                creates.push(Statement::new(format!(
+                    "CREATE {}INDEX {} ON {own} ({})",
+                    if index.unique { "UNIQUE " } else { "" },
+                    self.quote_ident(&index.name),
+                    self.ident_list(&index.columns)
+                )));
+            }
+            for unique in table
+                .uniques
+                .iter()
+                .filter(|u| u.columns.iter().any(|c| c == name))
+            {
+                drops.push(drop_constraint(&own, &unique.name));
+                creates.push(Statement::new(format!(
+                    "ALTER TABLE {own} ADD {}",
+                    self.unique_clause(unique)
+                )));
+            }
+            for check in table.checks.iter().filter(|c| expr_mentions(&c.expr, name)) {
+                drops.push(drop_constraint(&own, &check.name));
+                creates.push(Statement::new(format!(
+                    "ALTER TABLE {own} ADD {}",
+                    self.check_clause(check)
+                )));
+            }
+        }
+        // Put back in the reverse order: checks and keys of this table before
+        // the foreign keys that may reference them.
+        creates.reverse();
+        Ok((drops, creates))
     }
 
     fn rename(&self, object: &str, new_name: &str, kind: Option<&str>) -> Statement {
@@ -379,6 +514,21 @@ impl Mssql {
             sql.push_str(&format!(", {}", self.string_literal(kind)));
         }
         Statement::new(sql)
+    }
+}
+
+/// Returns whether changing a column from `old` to `new` only lengthens a
+/// variable-length type, which SQL Server allows under an index or a
+/// constraint (as long as the type stays below MAX).
+fn widens(old: &ColumnType, new: &ColumnType) -> bool {
+    match (old, new) {
+        (ColumnType::String(a), ColumnType::String(b)) => {
+            b >= a && (*b <= NVARCHAR_LIMIT || *a > NVARCHAR_LIMIT)
+        }
+        (ColumnType::Binary(a), ColumnType::Binary(b)) => {
+            b >= a && (*b <= VARBINARY_LIMIT || *a > VARBINARY_LIMIT)
+        }
+        _ => false,
     }
 }
 
