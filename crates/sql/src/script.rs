@@ -225,3 +225,19 @@ fn capitalized(word: &str) -> String {
         None => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ends_in_line_comment;
+
+    #[test]
+    fn line_comments_are_found_outside_quotes_only() {
+        assert!(ends_in_line_comment("SELECT 1 -- why"));
+        assert!(ends_in_line_comment("SELECT 'a' -- it's"));
+        assert!(ends_in_line_comment("SELECT '--'\n-- trailing note"));
+        assert!(!ends_in_line_comment("-- leading note\nSELECT 1"));
+        assert!(!ends_in_line_comment("SELECT N'rev --sql'"));
+        assert!(!ends_in_line_comment("SELECT [a--b], \"c--d\" FROM t"));
+        assert!(!ends_in_line_comment("SELECT 1 - -1"));
+    }
+}
