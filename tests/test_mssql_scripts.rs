@@ -127,12 +127,27 @@ snapshot_tests!(
     sales_downgrade_heads_to_base,
 );
 
+/// Returns whether sqlcmd ends a batch at this line: `GO`, alone or with a
+/// repeat count.
+fn is_separator(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let go = words.next().is_some_and(|w| w.eq_ignore_ascii_case("go"));
+    let count = words
+        .next()
+        .is_none_or(|w| w.bytes().all(|b| b.is_ascii_digit()));
+    go && count && words.next().is_none()
+}
+
 /// Splits a script as sqlcmd does: on lines that hold only `GO`.
 fn batches(script: &str) -> (Vec<String>, String) {
     let mut batches = Vec::new();
     let mut current = String::new();
     for line in script.lines() {
-        if line.trim().eq_ignore_ascii_case("go") {
+        if is_separator(line) {
+            assert!(
+                line.trim().eq_ignore_ascii_case("go"),
+                "a GO with a repeat count: {line}"
+            );
             batches.push(std::mem::take(&mut current));
         } else {
             current.push_str(line);
@@ -338,9 +353,10 @@ fn every_migration_commits_its_version_change_in_one_transaction() {
 
 #[test]
 fn the_batch_reader_sees_what_sqlcmd_sees() {
-    let (batches, tail) = batches("a\nGO\n  go  \nb\n-- GO\nGO 2\nc\nGO\n");
-    assert_eq!(batches, ["a\n", "", "b\n-- GO\nGO 2\nc\n"]);
-    assert_eq!(tail, "");
+    let (batches, tail) = batches("a\nGO\n  go  \nb\n-- GO\nGOTO c\nGO\nd\n");
+    assert_eq!(batches, ["a\n", "", "b\n-- GO\nGOTO c\n"]);
+    assert_eq!(tail, "d\n");
+    assert!(is_separator("GO 2") && is_separator(" go\t") && !is_separator("GO x"));
     assert_eq!(
         words("/* CREATE VIEW */ -- PROC\nCREATE  OR ALTER\nPROCEDURE p"),
         ["CREATE", "OR", "ALTER", "PROCEDURE", "P"]

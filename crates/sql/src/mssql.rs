@@ -504,6 +504,27 @@ impl Mssql {
         Ok((drops, creates))
     }
 
+    /// Splits raw text into batches, refusing `GO <count>`: sqlcmd would run
+    /// the batch before it that many times in an offline script, while a
+    /// live run would send the line to the server as text.
+    fn raw_batches(&self, text: &str) -> Result<Vec<Statement>, RenderError> {
+        let repeated = text.lines().find(|line| {
+            let mut words = line.split_whitespace();
+            matches!(
+                (words.next(), words.next(), words.next()),
+                (Some(go), Some(count), None)
+                    if go.eq_ignore_ascii_case("go") && count.bytes().all(|b| b.is_ascii_digit())
+            )
+        });
+        match repeated {
+            Some(line) => Err(self.unsupported(&format!(
+                "run `{}`: a GO line with a repeat count; repeat the batch in the text instead",
+                line.trim()
+            ))),
+            None => Ok(split_batches(text)),
+        }
+    }
+
     fn rename(&self, object: &str, new_name: &str, kind: Option<&str>) -> Statement {
         let mut sql = format!(
             "EXEC sp_rename {}, {}",
@@ -787,9 +808,9 @@ impl Dialect for Mssql {
                 self.qualified(schema.as_deref(), table),
                 self.quote_ident(name)
             ))],
-            Operation::Sql(text) => split_batches(text),
+            Operation::Sql(text) => self.raw_batches(text)?,
             Operation::SqlFor(per_dialect) => match &per_dialect.mssql {
-                Some(text) => split_batches(text),
+                Some(text) => self.raw_batches(text)?,
                 None => return Err(RenderError::MissingSqlFor(DialectKind::Mssql)),
             },
         })

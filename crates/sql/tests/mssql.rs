@@ -923,3 +923,20 @@ fn alter_column_type_of_key_columns() {
     ALTER TABLE [t] ADD CONSTRAINT [UQ_t_u] UNIQUE ([u])
     ");
 }
+
+#[test]
+fn raw_sql_refuses_go_with_a_repeat_count() {
+    let err = Mssql
+        .render_op(
+            &Operation::Sql("INSERT INTO t DEFAULT VALUES\n  go 3\n".into()),
+            &Schema::default(),
+        )
+        .unwrap_err();
+    insta::assert_snapshot!(err, @"mssql cannot run `go 3`: a GO line with a repeat count; repeat the batch in the text instead");
+    assert!(Mssql
+        .render_op(
+            &Operation::Sql("SELECT 1\nGO\nGOTO x\n".into()),
+            &Schema::default()
+        )
+        .is_ok());
+}
