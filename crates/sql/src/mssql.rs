@@ -858,8 +858,14 @@ impl Dialect for Mssql {
         "COMMIT TRANSACTION"
     }
 
+    /// Says, for whoever runs the script, how it stops on an error.
     fn script_preamble(&self) -> Vec<Statement> {
-        vec![Statement::new("SET XACT_ABORT ON")]
+        vec![Statement::new(
+            "-- Run it with `sqlcmd -b -i <file>` or in SSMS. After a failed batch, the\n\
+             -- IF @@ERROR guards set NOEXEC ON: the rest of the script is compiled but not\n\
+             -- run, and the last batch rolls back what is open and raises an error.\n\
+             SET XACT_ABORT ON",
+        )]
     }
 
     fn batch_separator(&self) -> Option<&'static str> {

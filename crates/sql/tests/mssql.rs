@@ -123,10 +123,15 @@ fn trait_basics() {
     assert_eq!(d.begin_transaction(), "BEGIN TRANSACTION");
     assert_eq!(d.commit_transaction(), "COMMIT TRANSACTION");
     assert_eq!(d.batch_separator(), Some("GO"));
-    assert_eq!(
-        d.script_preamble(),
-        vec![Statement::new("SET XACT_ABORT ON")]
-    );
+    let preamble = d.script_preamble();
+    assert_eq!(preamble.len(), 1);
+    assert!(preamble[0].sql.ends_with("\nSET XACT_ABORT ON"));
+    assert!(preamble[0]
+        .sql
+        .lines()
+        .rev()
+        .skip(1)
+        .all(|l| l.starts_with("-- ")));
     assert!(d.transactional_ddl());
 }
 
