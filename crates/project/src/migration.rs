@@ -58,9 +58,12 @@ pub struct ParseFailure {
     pub message: String,
 }
 
-/// Returns RON options with `implicit_some` on, as every rev file is read.
+/// Returns RON options with `implicit_some` on, as every rev file is read,
+/// and `unwrap_variant_newtypes`, so that `SqlFor(mssql: "..")` reads as
+/// DESIGN.md §2 writes it.
 pub(crate) fn ron_options() -> ron::Options {
-    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+    ron::Options::default()
+        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
 }
 
 /// Parses a RON document of rev (a migration, a config, models), reporting the

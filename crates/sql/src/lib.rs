@@ -263,6 +263,36 @@ pub trait Dialect: Send + Sync {
         None
     }
 
+    /// Returns the statement that an offline script runs as a batch of its
+    /// own between batches, to stop the script after a failed batch (SQL
+    /// Server: `IF @@ERROR <> 0 SET NOEXEC ON`); `in_transaction` says whether
+    /// the batches around it share an open transaction. None (the default)
+    /// where a script has no batches.
+    fn script_guard(&self, in_transaction: bool) -> Option<String> {
+        let _ = in_transaction;
+        None
+    }
+
+    /// Returns the statements an offline script ends with (SQL Server: roll
+    /// back and raise an error when a guard stopped the script).
+    fn script_epilogue(&self) -> Vec<Statement> {
+        Vec::new()
+    }
+
+    /// Returns the statement that, placed right after an UPDATE or DELETE in
+    /// an offline script, fails the migration unless exactly one row was
+    /// touched, with `message` as the error; None where the dialect cannot
+    /// say that in plain SQL.
+    fn expect_one_row(&self, message: &str) -> Option<String> {
+        let _ = message;
+        None
+    }
+
+    /// Returns the SQL expression of the current time in UTC, as history rows store it.
+    fn now_utc(&self) -> &'static str {
+        "CURRENT_TIMESTAMP"
+    }
+
     /// Returns whether DDL takes part in transactions (false on MySQL, which
     /// commits implicitly before and after each DDL statement).
     fn transactional_ddl(&self) -> bool {

@@ -164,7 +164,7 @@ pub fn insert_history(dialect: &dyn Dialect, tables: &VersionTables) -> String {
 }
 
 /// Returns the history insert with literal values, for offline scripts:
-/// the time is the database's when the script runs, the duration unknown (0).
+/// the time is the database's (in UTC) when the script runs, the duration unknown (0).
 pub fn insert_history_literal(
     dialect: &dyn Dialect,
     tables: &VersionTables,
@@ -177,7 +177,7 @@ pub fn insert_history_literal(
         dialect.string_literal(revision),
         dialect.string_literal(direction),
         dialect.string_literal(checksum),
-        "CURRENT_TIMESTAMP".to_owned(),
+        dialect.now_utc().to_owned(),
         "0".to_owned(),
         dialect.string_literal(applied_by),
     ];
