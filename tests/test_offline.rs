@@ -342,8 +342,8 @@ fn graph_errors_name_the_file_and_position() {
     std::fs::remove_file(env.versions().join("aaaa_a.ron")).unwrap();
     env.write_migration("aaaa_a.ron", r#"Migration(id: "aaaa", parents: ["bbbb"])"#);
     env.write_migration("bbbb_b.ron", r#"Migration(id: "bbbb", parents: ["aaaa"])"#);
-    assert_snapshot!(env.rev(&["heads"]).all(), @r"
-    error: migrations/versions/aaaa_a.ron:1:23: revisions form a cycle through parents or depends_on: aaaa -> bbbb
+    assert_snapshot!(env.rev(&["heads"]).all(), @"
+    error: migrations/versions/aaaa_a.ron:1:23: revisions form a cycle through parents or depends_on: aaaa -> bbbb -> aaaa (each needs the next)
     hint: fix the file; nothing was run against the database
     [exit 1]
     ");

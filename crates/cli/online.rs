@@ -1,6 +1,7 @@
 //! Commands that touch a database: upgrade, downgrade, stamp, current, and the
 //! offline `--sql` scripts that stand in for a database.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use rev_db::{Backend, DbError, Direction, Step, Tables};
 use rev_graph::{NodeIndex, Plan, PlanDirection, Resolved, Target};
 use rev_project::Project;
 use rev_schema::{Operation, Schema};
-use rev_sql::{Dialect, DialectKind, Statement};
+use rev_sql::{Dialect, DialectKind};
 use serde_json::{json, Value};
 
 use crate::args::Format;
@@ -80,55 +81,53 @@ fn current_nodes(project: &Project, rows: &[String]) -> Result<Vec<NodeIndex>, C
     })
 }
 
-/// Returns the operations that un-apply a revision: its `downgrade`, or the
-/// inverse of its `upgrade` computed against the schema before it.
-fn downgrade_ops(project: &Project, node: NodeIndex) -> Result<Vec<Operation>, CliError> {
-    let Some(file) = project.file(node) else {
-        return Ok(Vec::new());
-    };
-    if let Some(ops) = &file.migration.downgrade {
-        return Ok(ops.clone());
-    }
-    let needs: Vec<NodeIndex> = project.graph.needs(node).collect();
-    let before = schema_at(project, &needs)?;
-    rev_schema::invert(&file.migration.upgrade, &before).map_err(|e| {
-        CliError::fail(format!(
-            "revision {} has no downgrade and its upgrade cannot be inverted: {e}",
-            project.graph.id(node)
-        ))
-        .hint("write a `downgrade: [...]` list in the file")
-    })
-}
-
 /// Returns the schema that applying `rows` and everything they need leaves.
 pub fn schema_at(project: &Project, rows: &[NodeIndex]) -> Result<Schema, CliError> {
+    Ok(fold_applied(project, rows, &[])?.0)
+}
+
+/// Folds every revision that `rows` stand for, in upgrade order, and on the way
+/// derives the downgrade of each revision in `invert_for` that has none written:
+/// the inverse of its upgrade against the schema just before it. One pass over
+/// the history, however many revisions a downgrade un-applies.
+fn fold_applied(
+    project: &Project,
+    rows: &[NodeIndex],
+    invert_for: &[NodeIndex],
+) -> Result<(Schema, HashMap<NodeIndex, Vec<Operation>>), CliError> {
     let mut schema = Schema::default();
+    let mut inverses = HashMap::new();
+    let invert_for: std::collections::HashSet<NodeIndex> = invert_for.iter().copied().collect();
     let plan = project
         .graph
         .plan_upgrade(&[], &Resolved::Revisions(rows.to_vec()));
     for step in &plan.steps {
-        if let Some(file) = project.file(step.revision) {
-            for op in &file.migration.upgrade {
-                fold(project, step.revision, &mut schema, op)?;
-            }
+        let node = step.revision;
+        let Some(file) = project.file(node) else {
+            continue;
+        };
+        if file.migration.downgrade.is_none() && invert_for.contains(&node) {
+            let inverse = rev_schema::invert(&file.migration.upgrade, &schema).map_err(|e| {
+                CliError::fail(format!(
+                    "{}: revision {} has no downgrade and its upgrade cannot be inverted: {e}",
+                    file.path.display(),
+                    project.graph.id(node)
+                ))
+                .hint("write a `downgrade: [...]` list in the file")
+            })?;
+            inverses.insert(node, inverse);
+        }
+        for op in &file.migration.upgrade {
+            schema.apply(op).map_err(|e| {
+                CliError::fail(format!(
+                    "{}: revision {}: {e}",
+                    file.path.display(),
+                    project.graph.id(node)
+                ))
+            })?;
         }
     }
-    Ok(schema)
-}
-
-fn fold(
-    project: &Project,
-    node: NodeIndex,
-    schema: &mut Schema,
-    op: &Operation,
-) -> Result<(), CliError> {
-    schema.apply(op).map_err(|e| {
-        let path = project
-            .file(node)
-            .map(|f| f.path.display().to_string())
-            .unwrap_or_default();
-        CliError::fail(format!("{path}: revision {}: {e}", project.graph.id(node)))
-    })
+    Ok((schema, inverses))
 }
 
 /// Turns a plan into the steps a backend runs, rendering each migration's
@@ -138,7 +137,13 @@ pub fn render_steps(
     dialect: &dyn Dialect,
     plan: &Plan,
 ) -> Result<Vec<Step>, CliError> {
-    let mut schema = schema_at(project, &plan.from)?;
+    let downgraded: Vec<NodeIndex> = plan
+        .steps
+        .iter()
+        .filter(|s| s.direction == PlanDirection::Downgrade)
+        .map(|s| s.revision)
+        .collect();
+    let (mut schema, mut inverses) = fold_applied(project, &plan.from, &downgraded)?;
     let graph = &project.graph;
     let mut steps = Vec::with_capacity(plan.steps.len());
     for step in &plan.steps {
@@ -148,22 +153,24 @@ pub fn render_steps(
         };
         let (ops, direction) = match step.direction {
             PlanDirection::Upgrade => (file.migration.upgrade.clone(), Direction::Upgrade),
-            PlanDirection::Downgrade => (downgrade_ops(project, node)?, Direction::Downgrade),
+            PlanDirection::Downgrade => (
+                file.migration
+                    .downgrade
+                    .clone()
+                    .or_else(|| inverses.remove(&node))
+                    .unwrap_or_default(),
+                Direction::Downgrade,
+            ),
         };
-        let mut statements: Vec<Statement> = Vec::new();
-        for op in &ops {
-            let rendered = dialect.render_op(op, &schema).map_err(|e| {
-                CliError::fail(format!(
-                    "{}: revision {}: cannot render {} for {}: {e}",
-                    file.path.display(),
-                    graph.id(node),
-                    op.kind(),
-                    dialect.kind()
-                ))
-            })?;
-            statements.extend(rendered);
-            fold(project, node, &mut schema, op)?;
-        }
+        let statements = rev_sql::render_migration(dialect, &ops, &mut schema).map_err(|e| {
+            CliError::fail(format!(
+                "{}: revision {} ({}): cannot render for {}: {e}",
+                file.path.display(),
+                graph.id(node),
+                step.direction.as_str(),
+                dialect.kind()
+            ))
+        })?;
         steps.push(Step {
             revision: graph.id(node).to_owned(),
             direction,
@@ -206,7 +213,7 @@ fn offline_dialect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Dialect>, Cli
             .and_then(|url| dialect_of_url(&url))
             .unwrap_or(DialectKind::Sqlite),
     };
-    rev_sql::dialect(kind).map_err(CliError::fail)
+    Ok(rev_sql::dialect(kind))
 }
 
 /// Which command a migration run serves.

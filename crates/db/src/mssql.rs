@@ -282,10 +282,12 @@ async fn run_step(
     let started = Instant::now();
     let begin = |e: tiberius::error::Error| other("cannot open a transaction", &e);
     // XACT_ABORT makes any error doom the whole transaction, so no statement
-    // after a failed one can commit half a migration.
-    batch(client, "SET XACT_ABORT ON")
+    // after a failed one can commit half a migration. NOCOUNT OFF keeps the
+    // row counts that the version-table checks read: a server or login whose
+    // default options turn NOCOUNT on would report every change as 0 rows.
+    batch(client, "SET XACT_ABORT ON; SET NOCOUNT OFF;")
         .await
-        .map_err(|e| other("cannot set XACT_ABORT", &e))?;
+        .map_err(|e| other("cannot set XACT_ABORT and NOCOUNT", &e))?;
 
     if step.transactional {
         batch(client, dialect.begin_transaction())
@@ -322,9 +324,12 @@ async fn run_step(
         outcome
     } else {
         for (index, statement) in step.statements.iter().enumerate() {
-            batch(client, &statement.sql)
-                .await
-                .map_err(|e| statement_failure(step, index, &e, index > 0))?;
+            if let Err(e) = batch(client, &statement.sql).await {
+                // A statement of the user's may have opened a transaction that
+                // its failure left open; it must not swallow later steps.
+                rollback(client).await;
+                return Err(statement_failure(step, index, &e, index > 0));
+            }
         }
         batch(client, dialect.begin_transaction())
             .await

@@ -21,7 +21,7 @@ use rev_sql::{Dialect, Step, VersionTables};
 use crate::url::SqliteTarget;
 use crate::{Backend, DbError};
 
-/// How long a connection waits for SQLite's own lock before `lock` sets the run's timeout.
+/// How long a connection waits for SQLite's write lock until `lock` sets the run's own timeout.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often `lock` retries while another runner holds the lock file.
@@ -49,26 +49,20 @@ impl SqliteBackend {
             SqliteTarget::Memory => (Connection::open_in_memory(), None),
             SqliteTarget::File(path) => (Connection::open(path), Some(lock_path_for(path))),
         };
-        let describe = || match target {
-            SqliteTarget::Memory => "sqlite::memory:".to_owned(),
-            SqliteTarget::File(path) => path.display().to_string(),
-        };
-        let conn = conn.map_err(|e| DbError::Connect {
-            target: describe(),
+        let connect_error = |e: rusqlite::Error| DbError::Connect {
+            target: match target {
+                SqliteTarget::Memory => "sqlite::memory:".to_owned(),
+                SqliteTarget::File(path) => path.display().to_string(),
+            },
             message: e.to_string(),
-        })?;
+        };
+        let conn = conn.map_err(connect_error)?;
         conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)
-            .map_err(|e| DbError::Connect {
-                target: describe(),
-                message: e.to_string(),
-            })?;
+            .map_err(connect_error)?;
         // Bundled SQLite enables foreign keys by default; say so explicitly,
         // since run_step relies on knowing their state.
         conn.execute_batch("PRAGMA foreign_keys = ON")
-            .map_err(|e| DbError::Connect {
-                target: describe(),
-                message: e.to_string(),
-            })?;
+            .map_err(connect_error)?;
         Ok(SqliteBackend {
             conn,
             dialect: Sqlite,
@@ -185,10 +179,14 @@ impl SqliteBackend {
         if violations.is_empty() {
             return Ok(());
         }
+        let mut message = violations.join("; ");
+        if !step.transactional {
+            message.push_str(" (the step is not transactional: its statements stay applied)");
+        }
         Err(DbError::ForeignKeyViolation {
             revision: step.revision.clone(),
             direction: step.direction.as_str(),
-            message: violations.join("; "),
+            message,
         })
     }
 
@@ -225,20 +223,25 @@ impl SqliteBackend {
             .map_err(|e| other("cannot read the time", e))
     }
 
-    /// Runs a transactional step with foreign keys off (see rev_sql::sqlite:
-    /// table rebuilds would fire ON DELETE actions otherwise), checking them
-    /// before COMMIT.
-    fn run_in_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
-        let started = Instant::now();
-        let started_at = self.now()?;
+    /// Runs `body` with foreign keys off when the step drops a table (see
+    /// rev_sql::sqlite: a rebuild's DROP TABLE would fire ON DELETE actions
+    /// otherwise), telling it whether they were on and so must be checked
+    /// before COMMIT, and turns them back on afterwards. Other steps keep
+    /// them on, so SQLite checks each statement and no step pays for a scan
+    /// of the whole database.
+    fn without_foreign_keys(
+        &self,
+        step: &Step,
+        body: impl FnOnce(bool) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        if !drops_a_table(step) {
+            return body(false);
+        }
         let keys_were_on = self.foreign_keys_on()?;
         if keys_were_on {
             self.set_foreign_keys(false)?;
         }
-        let result = self.transaction_body(tables, step, &started_at, started, keys_were_on);
-        if result.is_err() {
-            self.rollback();
-        }
+        let result = body(keys_were_on);
         let restored = if keys_were_on {
             self.set_foreign_keys(true)
         } else {
@@ -247,7 +250,49 @@ impl SqliteBackend {
         result.and(restored)
     }
 
-    fn transaction_body(
+    /// Runs a transactional step: statements, version change, foreign-key
+    /// check and history row commit together or not at all.
+    fn run_in_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
+        let started = Instant::now();
+        let started_at = self.now()?;
+        self.without_foreign_keys(step, |check_keys| {
+            let result = self
+                .begin(step)
+                .and_then(|()| self.run_statements(step))
+                .and_then(|()| self.finish(tables, step, &started_at, started, check_keys));
+            if result.is_err() {
+                self.rollback();
+            }
+            result
+        })
+    }
+
+    /// Runs a non-transactional step: statements one by one as they come,
+    /// then the version change, foreign-key check and history row in a
+    /// transaction of their own.
+    fn run_outside_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
+        let started = Instant::now();
+        let started_at = self.now()?;
+        self.without_foreign_keys(step, |check_keys| {
+            self.run_statements(step)?;
+            let result = self
+                .begin(step)
+                .and_then(|()| self.finish(tables, step, &started_at, started, check_keys));
+            if result.is_err() {
+                self.rollback();
+            }
+            result
+        })
+    }
+
+    fn begin(&self, step: &Step) -> Result<(), DbError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| other(&format!("cannot begin {}", step.revision), e))
+    }
+
+    /// Writes the step's version change and history row and commits.
+    fn finish(
         &self,
         tables: &VersionTables,
         step: &Step,
@@ -255,10 +300,6 @@ impl SqliteBackend {
         started: Instant,
         check_keys: bool,
     ) -> Result<(), DbError> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| other(&format!("cannot begin {}", step.revision), e))?;
-        self.run_statements(step)?;
         self.change_versions(tables, step)?;
         if check_keys {
             self.check_foreign_keys(step)?;
@@ -268,29 +309,18 @@ impl SqliteBackend {
             .execute_batch("COMMIT")
             .map_err(|e| other(&format!("cannot commit {}", step.revision), e))
     }
+}
 
-    /// Runs a non-transactional step: statements one by one as they come,
-    /// then the version change and history row in a transaction of their own.
-    fn run_outside_transaction(&self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
-        let started = Instant::now();
-        let started_at = self.now()?;
-        self.run_statements(step)?;
-        let result = self
-            .conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| other(&format!("cannot begin {}", step.revision), e))
-            .and_then(|()| self.change_versions(tables, step))
-            .and_then(|()| self.write_history(tables, step, &started_at, started))
-            .and_then(|()| {
-                self.conn
-                    .execute_batch("COMMIT")
-                    .map_err(|e| other(&format!("cannot commit {}", step.revision), e))
-            });
-        if result.is_err() {
-            self.rollback();
-        }
-        result
-    }
+/// Returns whether a statement of the step starts with DROP TABLE, as every
+/// table rebuild and DropTable render.
+fn drops_a_table(step: &Step) -> bool {
+    step.statements.iter().any(|statement| {
+        statement
+            .sql
+            .trim_start()
+            .get(..10)
+            .is_some_and(|head| head.eq_ignore_ascii_case("DROP TABLE"))
+    })
 }
 
 fn describe_change(change: &VersionChange) -> String {

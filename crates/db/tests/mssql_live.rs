@@ -1,7 +1,9 @@
 //! Live tests against a real SQL Server, run only when `REV_TEST_MSSQL_URL`
 //! names one (a login that may create and drop databases). Each test works in
-//! a fresh database that it creates and drops.
+//! a fresh database that it creates and drops. Their names start with
+//! `mssql_` so that `cargo test --workspace -- mssql` selects them.
 
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rev_db::mssql::{MssqlBackend, MssqlOptions};
@@ -13,9 +15,15 @@ use rev_sql::{Dialect, Statement};
 /// Returns the server's options, or prints why the test is skipped.
 fn server(test: &str) -> Option<MssqlOptions> {
     match std::env::var("REV_TEST_MSSQL_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(MssqlOptions::parse(&url).unwrap()),
+        Ok(url) if !url.trim().is_empty() => Some(
+            MssqlOptions::parse(&url)
+                .unwrap_or_else(|e| panic!("REV_TEST_MSSQL_URL is not a SQL Server URL: {e}")),
+        ),
         _ => {
-            eprintln!(
+            // Written to the stream itself, not through eprintln!, which the
+            // test harness captures and shows only for failing tests.
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipped {test}: REV_TEST_MSSQL_URL is not set \
                  (e.g. mssql://sa:password@localhost:1433?trust_server_certificate=true)"
             );
@@ -140,8 +148,8 @@ fn count(db: &mut MssqlBackend, sql: &str) -> String {
 }
 
 #[test]
-fn applies_steps_and_moves_the_version_rows() {
-    let Some(options) = server("applies_steps_and_moves_the_version_rows") else {
+fn mssql_applies_steps_and_moves_the_version_rows() {
+    let Some(options) = server("mssql_applies_steps_and_moves_the_version_rows") else {
         return;
     };
     let temp = TempDb::new(options, "apply");
@@ -201,8 +209,8 @@ fn applies_steps_and_moves_the_version_rows() {
 }
 
 #[test]
-fn failing_step_is_rolled_back() {
-    let Some(options) = server("failing_step_is_rolled_back") else {
+fn mssql_failing_step_is_rolled_back() {
+    let Some(options) = server("mssql_failing_step_is_rolled_back") else {
         return;
     };
     let temp = TempDb::new(options, "rollback");
@@ -252,8 +260,8 @@ fn failing_step_is_rolled_back() {
 }
 
 #[test]
-fn version_row_changes_touch_exactly_one_row() {
-    let Some(options) = server("version_row_changes_touch_exactly_one_row") else {
+fn mssql_version_row_changes_touch_exactly_one_row() {
+    let Some(options) = server("mssql_version_row_changes_touch_exactly_one_row") else {
         return;
     };
     let temp = TempDb::new(options, "versions");
@@ -288,8 +296,8 @@ fn version_row_changes_touch_exactly_one_row() {
 }
 
 #[test]
-fn lock_keeps_a_second_runner_out() {
-    let Some(options) = server("lock_keeps_a_second_runner_out") else {
+fn mssql_lock_keeps_a_second_runner_out() {
+    let Some(options) = server("mssql_lock_keeps_a_second_runner_out") else {
         return;
     };
     let temp = TempDb::new(options, "lock");
@@ -306,8 +314,8 @@ fn lock_keeps_a_second_runner_out() {
 }
 
 #[test]
-fn schema_changes_run_on_the_server() {
-    let Some(options) = server("schema_changes_run_on_the_server") else {
+fn mssql_schema_changes_run_on_the_server() {
+    let Some(options) = server("mssql_schema_changes_run_on_the_server") else {
         return;
     };
     let temp = TempDb::new(options, "ddl");
@@ -389,8 +397,8 @@ fn schema_changes_run_on_the_server() {
 }
 
 #[test]
-fn non_transactional_step_reports_partial_application() {
-    let Some(options) = server("non_transactional_step_reports_partial_application") else {
+fn mssql_non_transactional_step_reports_partial_application() {
+    let Some(options) = server("mssql_non_transactional_step_reports_partial_application") else {
         return;
     };
     let temp = TempDb::new(options, "nontx");
@@ -427,4 +435,106 @@ fn non_transactional_step_reports_partial_application() {
         "1"
     );
     assert!(db.current_heads(&t).unwrap().is_empty());
+}
+
+/// Runs an offline script the way sqlcmd does, batch by batch on one
+/// session, and returns the error of each batch that failed.
+fn run_script(db: &mut MssqlBackend, script: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        if line.trim().eq_ignore_ascii_case("go") {
+            if let Err(e) = db.execute_batch(&current) {
+                errors.push(e.to_string());
+            }
+            current.clear();
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    assert!(current.trim().is_empty(), "text after the last GO");
+    errors
+}
+
+#[test]
+fn mssql_offline_script_runs_batch_by_batch_and_stops_at_a_failure() {
+    let Some(options) = server("mssql_offline_script_runs_batch_by_batch_and_stops_at_a_failure")
+    else {
+        return;
+    };
+    let temp = TempDb::new(options, "script");
+    let t = tables();
+    let table = |name: &str| Operation::CreateTable {
+        name: name.into(),
+        columns: vec![col("id", ColumnType::Integer)],
+        foreign_keys: vec![],
+        uniques: vec![],
+        checks: vec![],
+        schema: None,
+    };
+    let good = rev_sql::offline_script(
+        &Mssql,
+        &t,
+        &[
+            step("aaa", render(&[table("t1")]), &[], &["aaa"]),
+            step(
+                "bbb",
+                render(&[
+                    table("t2"),
+                    Operation::Sql("CREATE VIEW [v2] AS SELECT [id] FROM [t2]".into()),
+                ]),
+                &["aaa"],
+                &["bbb"],
+            ),
+        ],
+    );
+    let mut db = temp.connect();
+    assert_eq!(run_script(&mut db, &good), Vec::<String>::new());
+    assert_eq!(db.current_heads(&t).unwrap(), vec!["bbb"]);
+
+    // A name that does not resolve fails its batch without XACT_ABORT rolling
+    // the transaction back; the guards must stop the script all the same.
+    let failing = rev_sql::offline_script(
+        &Mssql,
+        &t,
+        &[
+            step(
+                "ccc",
+                render(&[
+                    table("t3"),
+                    Operation::Sql("SELECT * FROM [no_such_table]".into()),
+                ]),
+                &["bbb"],
+                &["ccc"],
+            ),
+            step("ddd", render(&[table("t4")]), &["ccc"], &["ddd"]),
+        ],
+    );
+    let errors = run_script(&mut db, &failing);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("no_such_table"), "{errors:?}");
+    assert!(
+        errors[1].contains("rev: a batch above failed"),
+        "{errors:?}"
+    );
+    assert_eq!(count(&mut db, "SELECT @@TRANCOUNT"), "0");
+    assert_eq!(
+        count(
+            &mut db,
+            "SELECT COUNT(*) FROM sys.tables WHERE name IN (N't3', N't4')"
+        ),
+        "0"
+    );
+    assert_eq!(db.current_heads(&t).unwrap(), vec!["bbb"]);
+
+    // A script that starts from the wrong revision fails on the row check.
+    let stale = rev_sql::offline_script(&Mssql, &t, &[step("eee", vec![], &["aaa"], &["eee"])]);
+    let mut fresh = temp.connect();
+    let errors = run_script(&mut fresh, &stale);
+    assert!(
+        errors.first().is_some_and(|e| e.contains("no row `aaa`")),
+        "{errors:?}"
+    );
+    assert_eq!(fresh.current_heads(&t).unwrap(), vec!["bbb"]);
 }

@@ -76,7 +76,7 @@ pub enum BuildError {
         input: usize,
     },
     /// A `depends_on` prefix matches several revisions.
-    #[error("revision `{revision}` depends on `{dependency}`, which is ambiguous: {candidates:?}")]
+    #[error("revision `{revision}` depends on `{dependency}`, which is ambiguous: {}", candidates.join(", "))]
     AmbiguousDependency {
         /// The revision.
         revision: String,
@@ -100,9 +100,10 @@ pub enum BuildError {
         input: usize,
     },
     /// Parents or dependencies form a cycle.
-    #[error("revisions form a cycle through parents or depends_on: {}", revisions.join(" -> "))]
+    #[error("revisions form a cycle through parents or depends_on: {} (each needs the next)", revisions.join(" -> "))]
     Cycle {
-        /// The revisions on the cycle, sorted by id.
+        /// The revisions on the cycle, from the smallest id, each needing the
+        /// next, back to the first.
         revisions: Vec<String>,
         /// Where each was declared, in the same order.
         inputs: Vec<usize>,
@@ -420,15 +421,51 @@ fn topological_or_cycle(
         return Ok(order);
     }
     // Kahn stalls on cycles; Tarjan names the smallest strongly connected set.
-    let cycle = tarjan_scc(dag)
+    let scc = tarjan_scc(dag)
         .into_iter()
         .filter(|scc| scc.len() > 1)
         .min_by_key(|scc| scc.len())
         .unwrap_or_default();
-    let mut cycle = cycle;
-    cycle.sort_unstable();
+    let cycle = cycle_path(dag, &scc);
     Err(BuildError::Cycle {
         revisions: cycle.iter().map(|&c| dag[c].id.clone()).collect(),
         inputs: cycle.iter().map(|&c| dag[c].input).collect(),
     })
+}
+
+/// Returns one cycle through the smallest node of a strongly connected set,
+/// following needs (edges backwards), closed by repeating its first node.
+fn cycle_path(dag: &DiGraph<Node, EdgeKind, u32>, scc: &[NodeIndex]) -> Vec<NodeIndex> {
+    let Some(&start) = scc.iter().min() else {
+        return Vec::new();
+    };
+    let inside: std::collections::HashSet<NodeIndex> = scc.iter().copied().collect();
+    // Breadth-first over needs inside the set finds the shortest way back to `start`.
+    let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        let mut needs: Vec<NodeIndex> = dag
+            .neighbors_directed(node, petgraph::Direction::Incoming)
+            .filter(|n| inside.contains(n))
+            .collect();
+        needs.sort_unstable();
+        for need in needs {
+            if need == start {
+                let mut path = vec![node];
+                let mut at = node;
+                while let Some(&prev) = came_from.get(&at) {
+                    path.push(prev);
+                    at = prev;
+                }
+                path.reverse();
+                path.push(start);
+                return path;
+            }
+            if let std::collections::hash_map::Entry::Vacant(slot) = came_from.entry(need) {
+                slot.insert(node);
+                queue.push_back(need);
+            }
+        }
+    }
+    scc.to_vec()
 }

@@ -335,8 +335,8 @@ impl Graph {
                 }
             }
             Target::Relative { anchor, steps } => {
-                let start = self.relative_start(target, anchor, *steps, current)?;
-                self.step(target, start, *steps)
+                let (start, steps) = self.relative_start(target, anchor, *steps, current)?;
+                self.step(target, start, steps)
             }
         }
     }
@@ -358,19 +358,20 @@ impl Graph {
         }
     }
 
-    /// Returns where a relative walk starts: `None` stands for "before every revision".
+    /// Returns where a relative walk starts (`None` stands for "before every
+    /// revision") and how many of the steps are left to walk from there.
     fn relative_start(
         &self,
         target: &Target,
         anchor: &Anchor,
         steps: i64,
         current: &[NodeIndex],
-    ) -> Result<Option<NodeIndex>, ResolveError> {
+    ) -> Result<(Option<NodeIndex>, i64), ResolveError> {
         match anchor {
-            Anchor::Revision(name) => Ok(Some(self.find(name)?)),
+            Anchor::Revision(name) => Ok((Some(self.find(name)?), steps)),
             Anchor::Current => match current {
-                [] => Ok(None),
-                [one] => Ok(Some(*one)),
+                [] => Ok((None, steps)),
+                [one] => Ok((Some(*one), steps)),
                 many => Err(ResolveError::SeveralCurrent {
                     target: target.to_string(),
                     steps,
@@ -380,28 +381,21 @@ impl Graph {
             Anchor::Branch(name) => {
                 let start = self.find(name)?;
                 let on_branch = walk::closure_up_parents(self, &[start]);
-                let here: Vec<NodeIndex> = current
-                    .iter()
-                    .copied()
-                    .filter(|c| on_branch.get(c.index()).copied().unwrap_or(false))
+                let applied = self.applied_set(current);
+                let is = |set: &[bool], n: NodeIndex| set.get(n.index()).copied().unwrap_or(false);
+                // The branch stands at its applied revisions without an applied
+                // child. Version rows are not enough: a revision that another
+                // branch names in depends_on is applied without being a row.
+                let here: Vec<NodeIndex> = self
+                    .nodes()
+                    .filter(|&n| is(&on_branch, n) && is(&applied, n))
+                    .filter(|&n| !self.children(n).iter().any(|&c| is(&applied, c)))
                     .collect();
                 match here.as_slice() {
-                    [one] => Ok(Some(*one)),
-                    [] if steps > 0 => {
-                        // Nothing of the branch is applied: its first revision is one step up.
-                        let before = match self.parents(start) {
-                            [] => None,
-                            [one] => Some(*one),
-                            many => {
-                                return Err(ResolveError::AmbiguousStep {
-                                    target: target.to_string(),
-                                    at: self.id(start).to_owned(),
-                                    choices: self.ids(many),
-                                })
-                            }
-                        };
-                        Ok(before)
-                    }
+                    [one] => Ok((Some(*one), steps)),
+                    // Nothing of the branch is applied: its first revision is one
+                    // step up, whatever siblings it has.
+                    [] if steps > 0 => Ok((Some(start), steps - 1)),
                     [] => Err(ResolveError::BranchNotApplied(name.clone())),
                     many => Err(ResolveError::SeveralCurrent {
                         target: target.to_string(),

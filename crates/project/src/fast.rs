@@ -43,6 +43,7 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Option<T> {
         text,
         pos: 0,
         depth: 0,
+        newtype: false,
     };
     de.skip_ws().ok()?;
     // `#![enable(..)]` attributes change how RON reads the rest.
@@ -58,6 +59,10 @@ struct Fast<'de> {
     text: &'de str,
     pos: usize,
     depth: usize,
+    /// Set inside `Variant(..)` and `Some(..)`: with RON's
+    /// `unwrap_variant_newtypes`, a struct there is written without its own
+    /// name and parentheses, as in `SqlFor(mssql: "..")`.
+    newtype: bool,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -307,7 +312,9 @@ impl<'de> Fast<'de> {
         self.expect(b'(')?;
         self.skip_ws()?;
         self.enter()?;
+        self.newtype = true;
         let value = inner(self)?;
+        self.newtype = false;
         self.leave();
         self.comma()?;
         self.expect(b')')?;
@@ -473,6 +480,9 @@ impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        if self.newtype {
+            return Err(GiveUp);
+        }
         match self.peek_ident()? {
             Some("None") => {
                 self.pos += 4;
@@ -513,6 +523,7 @@ impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.newtype = false;
         self.expect(b'[')?;
         self.enter()?;
         let len = self.count_elements();
@@ -529,6 +540,9 @@ impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        if self.newtype {
+            return Err(GiveUp);
+        }
         self.tuple_body(visitor)
     }
 
@@ -547,6 +561,19 @@ impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
+        if self.newtype {
+            // The fields of `Variant(field: ..)`: the variant's parentheses are the struct's.
+            self.newtype = false;
+            self.enter()?;
+            let value = visitor.visit_map(Commas {
+                de: &mut *self,
+                had_comma: true,
+                end: b')',
+                len: None,
+            })?;
+            self.leave();
+            return Ok(value);
+        }
         // The struct's name is optional, but a different name is an error.
         if let Some(found) = self.peek_ident()? {
             if found != name || name.is_empty() {
@@ -564,6 +591,7 @@ impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
+        self.newtype = false;
         self.enter()?;
         let value = visitor.visit_enum(&mut *self)?;
         self.leave();
@@ -623,7 +651,8 @@ Migration(
         ),
         AlterColumn(table: "users", name: "email", type: Text, drop_default: true),
         Sql("UPDATE users SET name = 'x'"), // a trailing comment
-        SqlFor(SqlPerDialect(mssql: "EXEC x", sqlite: Some("SELECT 1"))),
+        SqlFor(mssql: "EXEC x", sqlite: Some("SELECT 1"),),
+        SqlFor(),
     ],
     downgrade: Some([DropTable(name: "users", schema: "dbo")]),
 )
@@ -634,7 +663,7 @@ Migration(
         let m = same(PLAIN);
         assert_eq!(m.parents, ["0a", "0b"]);
         assert!(!m.transactional);
-        assert_eq!(m.upgrade.len(), 4);
+        assert_eq!(m.upgrade.len(), 5);
         // Layout does not matter: no whitespace, no struct name, CRLF lines.
         same(r#"Migration(id:"a",parents:[],upgrade:[DropTable(name:"t")])"#);
         same("(\r\n  id: \"a\", // c\r\n  message: \"m\"\r\n)");
@@ -645,7 +674,7 @@ Migration(
     fn sizes_lists_exactly() {
         let m = same(PLAIN);
         assert_eq!(m.parents.capacity(), 2);
-        assert_eq!(m.upgrade.capacity(), 4);
+        assert_eq!(m.upgrade.capacity(), 5);
         let m = same(
             "Migration(id: \"a\", parents: [ // a comment, with ] and [\n \"x\", \"y)\", \"z\"])",
         );
@@ -736,6 +765,9 @@ Migration(
             "Migration(id: \"a\", upgrade: [CreateTable(name: \"t\", columns: [Column(name: \"c\", type: Float, default: Float(1.5))])])",
             "Migration(id: \"a\", downgrade: Some [])",
             "Migration(\u{a0}id: \"a\")",
+            // With `unwrap_variant_newtypes`, RON refuses the struct's own name here.
+            "Migration(id: \"a\", upgrade: [SqlFor(SqlPerDialect(mssql: \"x\"))])",
+            "Migration(id: \"a\", upgrade: [SqlFor((mssql: \"x\"))])",
         ];
         for text in cases {
             declined::<Migration>(text);

@@ -58,9 +58,12 @@ pub struct ParseFailure {
     pub message: String,
 }
 
-/// Returns RON options with `implicit_some` on, as every rev file is read.
+/// Returns RON options with `implicit_some` on, as every rev file is read,
+/// and `unwrap_variant_newtypes`, so that `SqlFor(mssql: "..")` reads as
+/// DESIGN.md §2 writes it.
 pub(crate) fn ron_options() -> ron::Options {
-    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME)
+    ron::Options::default()
+        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
 }
 
 /// Parses a RON document of rev (a migration, a config, models), reporting the
@@ -73,11 +76,33 @@ pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str) -> Result<T,
     if let Some(value) = crate::fast::from_str(text) {
         return Ok(value);
     }
-    ron_options().from_str(text).map_err(|e| ParseFailure {
-        line: e.span.start.line.max(1),
-        col: e.span.start.col.max(1),
-        message: e.code.to_string(),
+    ron_options().from_str(text).map_err(|e| {
+        let line = e.span.start.line.max(1);
+        ParseFailure {
+            line,
+            col: skip_blanks(text, line, e.span.start.col.max(1)),
+            message: e.code.to_string(),
+        }
     })
+}
+
+/// Returns the column of the first non-blank character at or after `col` on
+/// `line`, or `col` when only blanks follow: RON reports a value of the wrong
+/// type at the blank after the field's colon, and an editor should land on the value.
+fn skip_blanks(text: &str, line: usize, col: usize) -> usize {
+    let Some(row) = text.lines().nth(line - 1) else {
+        return col;
+    };
+    let mut rest = row.chars().skip(col - 1).peekable();
+    let mut blanks = 0;
+    while rest.next_if(|c| *c == ' ' || *c == '\t').is_some() {
+        blanks += 1;
+    }
+    if rest.peek().is_some() {
+        col + blanks
+    } else {
+        col
+    }
 }
 
 impl Migration {

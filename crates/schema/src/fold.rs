@@ -37,10 +37,10 @@ pub enum FoldError {
         /// The missing index.
         index: String,
     },
-    /// The operation creates an index whose name is taken in the table's schema.
-    #[error("index `{index}` already exists (on `{table}`)")]
+    /// The operation creates an index whose name the table already uses.
+    #[error("index `{index}` already exists on `{table}`")]
     IndexExists {
-        /// The table that holds the existing index.
+        /// The table.
         table: TableName,
         /// The repeated index name.
         index: String,
@@ -197,15 +197,6 @@ impl Schema {
         self.tables
             .get_mut(key)
             .ok_or_else(|| FoldError::NoTable(key.clone()))
-    }
-
-    /// Returns the table that holds index `index` in `schema`, if any.
-    pub fn index_owner(&self, schema: Option<&str>, index: &str) -> Option<&Table> {
-        self.tables
-            .iter()
-            .filter(|(k, _)| k.schema.as_deref() == schema)
-            .map(|(_, t)| t)
-            .find(|t| t.indexes.iter().any(|i| i.name == index))
     }
 
     /// Changes the schema as `op` changes the database.
@@ -414,13 +405,16 @@ impl Schema {
                 schema,
             } => {
                 let key = TableName::new(schema.as_deref(), table);
-                if let Some(owner) = self.index_owner(schema.as_deref(), name) {
+                let t = self.table_mut(&key)?;
+                // Only the table's own indexes are searched: scanning every
+                // table per index would make folding a long history quadratic,
+                // and the database refuses a name taken by another table.
+                if t.indexes.iter().any(|i| i.name == *name) {
                     return Err(FoldError::IndexExists {
-                        table: TableName::new(owner.schema.as_deref(), &owner.name),
+                        table: key,
                         index: name.clone(),
                     });
                 }
-                let t = self.table_mut(&key)?;
                 require_columns(t, &key, columns)?;
                 t.indexes.push(crate::Index {
                     name: name.clone(),

@@ -36,7 +36,15 @@ pub enum InvertError {
 /// indexes and constraints that named it, an altered column with its old type,
 /// nullability and default.
 pub fn invert(ops: &[Operation], before: &Schema) -> Result<Vec<Operation>, InvertError> {
-    let mut schema = before.clone();
+    // Only the tables the operations name matter to their inverses; cloning
+    // the whole schema for every migration would make long histories quadratic.
+    let mut schema = Schema::default();
+    for (schema_name, name) in ops.iter().filter_map(Operation::target_table) {
+        let key = TableName::new(schema_name, name);
+        if let Some(table) = before.tables.get(&key) {
+            schema.tables.entry(key).or_insert_with(|| table.clone());
+        }
+    }
     let mut inverses: Vec<Vec<Operation>> = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let index = i + 1;

@@ -368,6 +368,28 @@ impl Operation {
             Operation::SqlFor(_) => "SqlFor",
         }
     }
+
+    /// Returns the schema and name of the table the operation changes (a
+    /// table's current name for RenameTable), or None for raw SQL.
+    pub fn target_table(&self) -> Option<(Option<&str>, &str)> {
+        let (schema, name) = match self {
+            Operation::CreateTable { name, schema, .. }
+            | Operation::DropTable { name, schema }
+            | Operation::RenameTable { name, schema, .. } => (schema, name),
+            Operation::AddColumn { table, schema, .. }
+            | Operation::DropColumn { table, schema, .. }
+            | Operation::AlterColumn { table, schema, .. }
+            | Operation::RenameColumn { table, schema, .. }
+            | Operation::CreateIndex { table, schema, .. }
+            | Operation::DropIndex { table, schema, .. }
+            | Operation::AddForeignKey { table, schema, .. }
+            | Operation::AddUnique { table, schema, .. }
+            | Operation::AddCheck { table, schema, .. }
+            | Operation::DropConstraint { table, schema, .. } => (schema, table),
+            Operation::Sql(_) | Operation::SqlFor(_) => return None,
+        };
+        Some((schema.as_deref(), name.as_str()))
+    }
 }
 
 /// A declared table (a model), for autogenerate.

@@ -337,7 +337,7 @@ fn fold_errors_name_what_is_wrong() {
     assert_snapshot!(fold_err(r#"DropColumn(table: "users", name: "age")"#), @"column `age` does not exist in `users`");
     assert_snapshot!(fold_err(r#"AlterColumn(table: "users", name: "age", nullable: true)"#), @"column `age` does not exist in `users`");
     assert_snapshot!(fold_err(r#"RenameColumn(table: "users", name: "name", new_name: "email")"#), @"column `email` already exists in `users`");
-    assert_snapshot!(fold_err(r#"CreateIndex(name: "ix_users_name", table: "posts", columns: ["title"])"#), @"index `ix_users_name` already exists (on `users`)");
+    assert_snapshot!(fold_err(r#"CreateIndex(name: "ix_users_name", table: "users", columns: ["email"])"#), @"index `ix_users_name` already exists on `users`");
     assert_snapshot!(fold_err(r#"CreateIndex(name: "ix_new", table: "posts", columns: ["nope"])"#), @"column `nope` does not exist in `posts`");
     assert_snapshot!(fold_err(r#"DropIndex(name: "ix_users_name", table: "posts")"#), @"index `ix_users_name` does not exist on `posts`");
     assert_snapshot!(fold_err(r#"AddUnique(table: "posts", unique: Unique(name: "ck_posts_score", columns: ["id"]))"#), @"constraint `ck_posts_score` already exists on `posts`");

@@ -15,15 +15,15 @@ pub mod sqlite;
 pub mod version;
 
 pub use script::offline_script;
-pub use version::{HistoryRow, VersionChange, VersionTables};
+pub use version::{VersionChange, VersionTables};
 
-/// Returns the dialect of `kind`, or an error when this build lacks it.
-pub fn dialect(kind: DialectKind) -> Result<Box<dyn Dialect>, RenderError> {
+/// Returns the dialect of `kind`.
+pub fn dialect(kind: DialectKind) -> Box<dyn Dialect> {
     match kind {
-        DialectKind::Sqlite => Ok(Box::new(sqlite::Sqlite)),
-        DialectKind::Mssql => Ok(Box::new(mssql::Mssql)),
-        DialectKind::Postgres => Ok(Box::new(postgres::Postgres)),
-        DialectKind::Mysql => Ok(Box::new(mysql::Mysql)),
+        DialectKind::Sqlite => Box::new(sqlite::Sqlite),
+        DialectKind::Mssql => Box::new(mssql::Mssql),
+        DialectKind::Postgres => Box::new(postgres::Postgres),
+        DialectKind::Mysql => Box::new(mysql::Mysql),
     }
 }
 
@@ -114,9 +114,41 @@ pub enum RenderError {
         /// What it cannot do.
         what: String,
     },
-    /// This build of rev has no renderer for the dialect.
-    #[error("the {0} dialect is not available in this build of rev")]
-    DialectMissing(DialectKind),
+    /// An operation of a migration could not be rendered.
+    #[error("operation {index} ({kind}): {source}")]
+    AtOperation {
+        /// The operation's 1-based position in the migration.
+        index: usize,
+        /// The operation's kind.
+        kind: &'static str,
+        /// Why it could not be rendered.
+        #[source]
+        source: Box<RenderError>,
+    },
+}
+
+/// Renders a migration's operations in order, each against the schema the
+/// ones before it left, and folds them into `schema` as it goes; an error
+/// names the operation's 1-based position, and leaves `schema` folded up to
+/// the operation before it.
+pub fn render_migration(
+    dialect: &dyn Dialect,
+    ops: &[Operation],
+    schema: &mut Schema,
+) -> Result<Vec<Statement>, RenderError> {
+    let mut statements = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let at = |source: RenderError| RenderError::AtOperation {
+            index: i + 1,
+            kind: op.kind(),
+            source: Box::new(source),
+        };
+        statements.extend(dialect.render_op(op, schema).map_err(at)?);
+        schema
+            .apply(op)
+            .map_err(|e| at(RenderError::UnknownObject(e.to_string())))?;
+    }
+    Ok(statements)
 }
 
 /// Which way a step moves the database.
@@ -229,6 +261,36 @@ pub trait Dialect: Send + Sync {
     /// Returns the line that ends a batch in offline scripts (`GO` on SQL Server).
     fn batch_separator(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Returns the statement that an offline script runs as a batch of its
+    /// own between batches, to stop the script after a failed batch (SQL
+    /// Server: `IF @@ERROR <> 0 SET NOEXEC ON`); `in_transaction` says whether
+    /// the batches around it share an open transaction. None (the default)
+    /// where a script has no batches.
+    fn script_guard(&self, in_transaction: bool) -> Option<String> {
+        let _ = in_transaction;
+        None
+    }
+
+    /// Returns the statements an offline script ends with (SQL Server: roll
+    /// back and raise an error when a guard stopped the script).
+    fn script_epilogue(&self) -> Vec<Statement> {
+        Vec::new()
+    }
+
+    /// Returns the statement that, placed right after an UPDATE or DELETE in
+    /// an offline script, fails the migration unless exactly one row was
+    /// touched, with `message` as the error; None where the dialect cannot
+    /// say that in plain SQL.
+    fn expect_one_row(&self, message: &str) -> Option<String> {
+        let _ = message;
+        None
+    }
+
+    /// Returns the SQL expression of the current time in UTC, as history rows store it.
+    fn now_utc(&self) -> &'static str {
+        "CURRENT_TIMESTAMP"
     }
 
     /// Returns whether DDL takes part in transactions (false on MySQL, which

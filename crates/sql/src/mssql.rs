@@ -12,7 +12,8 @@
 //! in one batch is an error. Live runs send every statement as its own batch.
 
 use rev_schema::{
-    Check, Column, ColumnType, Default, ForeignKey, OnDelete, Operation, Schema, Unique,
+    expr_mentions, Check, Column, ColumnType, Default, ForeignKey, OnDelete, Operation, Schema,
+    Table, Unique,
 };
 
 use crate::{Dialect, DialectKind, RenderError, Statement};
@@ -254,6 +255,34 @@ impl Mssql {
         }
     }
 
+    /// Returns a batch that drops the unique constraint on the column alone,
+    /// whatever its name (a column-level `unique: true` is named
+    /// `UQ_<table>_<column>` after the table's name when it was made).
+    fn drop_column_unique_dynamic(
+        &self,
+        schema: Option<&str>,
+        table: &str,
+        column: &str,
+    ) -> Statement {
+        let mut sql = self.dynamic_prelude(schema, table, column);
+        sql.push_str(
+            "SELECT @sql += N'ALTER TABLE ' + @table + N' DROP CONSTRAINT ' + QUOTENAME(kc.name) + N';'\n\
+             FROM sys.key_constraints AS kc\n\
+             WHERE kc.parent_object_id = @object_id AND kc.type = 'UQ'\n\
+             \x20 AND NOT EXISTS (SELECT 1 FROM sys.index_columns AS ic\n\
+             \x20                 WHERE ic.object_id = @object_id AND ic.index_id = kc.unique_index_id\n\
+             \x20                   AND ic.column_id <> @column_id)\n\
+             \x20 AND EXISTS (SELECT 1 FROM sys.index_columns AS ic\n\
+             \x20             WHERE ic.object_id = @object_id AND ic.index_id = kc.unique_index_id\n\
+             \x20               AND ic.column_id = @column_id);\n\
+             EXEC sp_executesql @sql;",
+        );
+        Statement {
+            sql,
+            own_batch: true,
+        }
+    }
+
     /// Returns a batch that drops every default, check, foreign-key and unique
     /// constraint standing on the column, since SQL Server refuses to drop a
     /// column that one of them depends on.
@@ -338,7 +367,9 @@ impl Mssql {
             default.or(column.default.as_ref())
         };
 
-        let mut statements = Vec::new();
+        let (drop_dependents, restore_dependents) =
+            self.retype_dependents(before, schema, existing, column, new_ty, &display)?;
+        let mut statements = drop_dependents;
         if changes_default || retypes_with_default {
             statements.push(self.drop_default_dynamic(schema, table, name));
         }
@@ -366,7 +397,132 @@ impl Mssql {
                 )));
             }
         }
+        statements.extend(restore_dependents);
         Ok(statements)
+    }
+
+    /// Returns the statements that drop what SQL Server will not keep on a
+    /// column whose type changes (error 5074, "the object is dependent on
+    /// column"), and those that put it back afterwards, as the folded schema
+    /// knows them: foreign keys from and to the column and, unless the
+    /// change only widens a variable-length type, its indexes, unique
+    /// constraints and the checks that mention it.
+    fn retype_dependents(
+        &self,
+        before: &Schema,
+        schema: Option<&str>,
+        table: &Table,
+        column: &Column,
+        new_ty: &ColumnType,
+        display: &str,
+    ) -> Result<(Vec<Statement>, Vec<Statement>), RenderError> {
+        let (mut drops, mut creates) = (Vec::new(), Vec::new());
+        if *new_ty == column.ty {
+            return Ok((drops, creates));
+        }
+        let name = column.name.as_str();
+        if column.primary_key {
+            return Err(self.unsupported(&format!(
+                "change the type of `{display}.{name}` in place while it is in the primary key: \
+                 drop the key and the foreign keys that reference it first, and add them back after"
+            )));
+        }
+        let widens = widens(&column.ty, new_ty);
+        let own = self.qualified(schema, &table.name);
+        let drop_constraint = |on: &str, constraint: &str| {
+            Statement::new(format!(
+                "ALTER TABLE {on} DROP CONSTRAINT {}",
+                self.quote_ident(constraint)
+            ))
+        };
+        // Foreign keys of other tables (or of this one) that reference the column.
+        for (key, other) in &before.tables {
+            if key.schema.as_deref() != schema {
+                continue;
+            }
+            let on = self.qualified(schema, &other.name);
+            for fk in &other.foreign_keys {
+                let references =
+                    fk.ref_table == table.name && fk.ref_columns.iter().any(|c| c == name);
+                let own_key = other.name == table.name && fk.columns.iter().any(|c| c == name);
+                if references || own_key {
+                    drops.push(drop_constraint(&on, &fk.name));
+                    creates.push(Statement::new(format!(
+                        "ALTER TABLE {on} ADD {}",
+                        self.foreign_key_clause(schema, fk)
+                    )));
+                }
+            }
+        }
+        if column.unique && !widens {
+            drops.push(self.drop_column_unique_dynamic(schema, &table.name, name));
+            creates.push(Statement::new(format!(
+                "ALTER TABLE {own} ADD CONSTRAINT {} UNIQUE ({})",
+                self.quote_ident(&format!("UQ_{}_{name}", table.name)),
+                self.quote_ident(name)
+            )));
+        }
+        if !widens {
+            for index in table
+                .indexes
+                .iter()
+                .filter(|i| i.columns.iter().any(|c| c == name))
+            {
+                drops.push(Statement::new(format!(
+                    "DROP INDEX {} ON {own}",
+                    self.quote_ident(&index.name)
+                )));
+                creates.push(Statement::new(format!(
+                    "CREATE {}INDEX {} ON {own} ({})",
+                    if index.unique { "UNIQUE " } else { "" },
+                    self.quote_ident(&index.name),
+                    self.ident_list(&index.columns)
+                )));
+            }
+            for unique in table
+                .uniques
+                .iter()
+                .filter(|u| u.columns.iter().any(|c| c == name))
+            {
+                drops.push(drop_constraint(&own, &unique.name));
+                creates.push(Statement::new(format!(
+                    "ALTER TABLE {own} ADD {}",
+                    self.unique_clause(unique)
+                )));
+            }
+            for check in table.checks.iter().filter(|c| expr_mentions(&c.expr, name)) {
+                drops.push(drop_constraint(&own, &check.name));
+                creates.push(Statement::new(format!(
+                    "ALTER TABLE {own} ADD {}",
+                    self.check_clause(check)
+                )));
+            }
+        }
+        // Put back in the reverse order: checks and keys of this table before
+        // the foreign keys that may reference them.
+        creates.reverse();
+        Ok((drops, creates))
+    }
+
+    /// Splits raw text into batches, refusing `GO <count>`: sqlcmd would run
+    /// the batch before it that many times in an offline script, while a
+    /// live run would send the line to the server as text.
+    fn raw_batches(&self, text: &str) -> Result<Vec<Statement>, RenderError> {
+        let repeated = text.lines().find(|line| {
+            let mut words = line.split_whitespace();
+            matches!(
+                (words.next(), words.next(), words.next()),
+                (Some(go), Some(count), None)
+                    if go.eq_ignore_ascii_case("go") && count.bytes().all(|b| b.is_ascii_digit())
+            )
+        });
+        match repeated {
+            Some(line) => Err(self.unsupported(&format!(
+                "run `{}`: a GO line with a repeat count; repeat the batch in the text instead",
+                line.trim()
+            ))),
+            None => Ok(split_batches(text)),
+        }
     }
 
     fn rename(&self, object: &str, new_name: &str, kind: Option<&str>) -> Statement {
@@ -382,11 +538,27 @@ impl Mssql {
     }
 }
 
+/// Returns whether changing a column from `old` to `new` only lengthens a
+/// variable-length type, which SQL Server allows under an index or a
+/// constraint (as long as the type stays below MAX).
+fn widens(old: &ColumnType, new: &ColumnType) -> bool {
+    match (old, new) {
+        (ColumnType::String(a), ColumnType::String(b)) => {
+            b >= a && (*b <= NVARCHAR_LIMIT || *a > NVARCHAR_LIMIT)
+        }
+        (ColumnType::Binary(a), ColumnType::Binary(b)) => {
+            b >= a && (*b <= VARBINARY_LIMIT || *a > VARBINARY_LIMIT)
+        }
+        _ => false,
+    }
+}
+
 /// Splits raw T-SQL on lines that hold only `GO` (any case, surrounding
 /// whitespace allowed), as sqlcmd and SSMS do.
 ///
 /// Each piece of text that was split becomes its own batch; text without a
-/// `GO` line is one statement that opens a batch only when T-SQL requires it.
+/// `GO` line is one statement that opens a batch only when T-SQL requires it
+/// or when it declares a variable (two `DECLARE @n` in one batch collide).
 pub fn split_batches(text: &str) -> Vec<Statement> {
     let mut pieces = Vec::new();
     let mut current = String::new();
@@ -405,10 +577,23 @@ pub fn split_batches(text: &str) -> Vec<Statement> {
         .map(|piece| piece.trim().to_owned())
         .filter(|piece| !piece.is_empty())
         .map(|sql| Statement {
-            own_batch: split || must_open_batch(&sql),
+            own_batch: split || must_open_batch(&sql) || declares_variable(&sql),
             sql,
         })
         .collect()
+}
+
+/// Returns whether T-SQL text holds `DECLARE @`, in any case and spacing
+/// (a mention in a comment or string counts too: a batch of its own is
+/// always safe).
+fn declares_variable(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    lower.match_indices("declare").any(|(at, word)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + word.len()..].trim_start();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '@')
+            && after.starts_with('@')
+    })
 }
 
 /// Returns whether T-SQL requires this statement to be the first of its batch:
@@ -623,9 +808,9 @@ impl Dialect for Mssql {
                 self.qualified(schema.as_deref(), table),
                 self.quote_ident(name)
             ))],
-            Operation::Sql(text) => split_batches(text),
+            Operation::Sql(text) => self.raw_batches(text)?,
             Operation::SqlFor(per_dialect) => match &per_dialect.mssql {
-                Some(text) => split_batches(text),
+                Some(text) => self.raw_batches(text)?,
                 None => return Err(RenderError::MissingSqlFor(DialectKind::Mssql)),
             },
         })
@@ -673,11 +858,63 @@ impl Dialect for Mssql {
         "COMMIT TRANSACTION"
     }
 
+    /// Says, for whoever runs the script, how it stops on an error.
     fn script_preamble(&self) -> Vec<Statement> {
-        vec![Statement::new("SET XACT_ABORT ON")]
+        vec![Statement::new(
+            "-- Run it with `sqlcmd -b -i <file>` or in SSMS. After a failed batch, the\n\
+             -- IF @@ERROR guards set NOEXEC ON: the rest of the script is compiled but not\n\
+             -- run, and the last batch rolls back what is open and raises an error.\n\
+             SET XACT_ABORT ON",
+        )]
     }
 
     fn batch_separator(&self) -> Option<&'static str> {
         Some("GO")
+    }
+
+    /// Sets NOEXEC ON after a failed batch, so that sqlcmd and SSMS compile
+    /// the rest of the script without running it. @@ERROR still holds the
+    /// error of an aborted batch (and of one that failed to compile, which
+    /// XACT_ABORT does not roll back); inside a migration a zero @@TRANCOUNT
+    /// means XACT_ABORT rolled the transaction back.
+    fn script_guard(&self, in_transaction: bool) -> Option<String> {
+        Some(
+            if in_transaction {
+                "IF @@ERROR <> 0 OR @@TRANCOUNT = 0 SET NOEXEC ON"
+            } else {
+                "IF @@ERROR <> 0 SET NOEXEC ON"
+            }
+            .to_owned(),
+        )
+    }
+
+    /// Turns NOEXEC back off and, when a guard had set it (the assignment
+    /// to `@rev_completed` then never ran), rolls back the transaction a
+    /// failed batch may have left open and raises an error, so that
+    /// `sqlcmd -b` exits with a failure.
+    fn script_epilogue(&self) -> Vec<Statement> {
+        vec![Statement {
+            sql: "DECLARE @rev_completed BIT;\n\
+                  SET @rev_completed = 1;\n\
+                  SET NOEXEC OFF;\n\
+                  IF @rev_completed IS NULL\n\
+                  BEGIN\n    \
+                  IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;\n    \
+                  RAISERROR (N'rev: a batch above failed, so the script stopped there; the migration it belongs to did not complete and the later ones did not run.', 16, 1);\n\
+                  END"
+                .to_owned(),
+            own_batch: true,
+        }]
+    }
+
+    fn expect_one_row(&self, message: &str) -> Option<String> {
+        Some(format!(
+            "IF @@ROWCOUNT <> 1 THROW 50000, {}, 1",
+            self.string_literal(message)
+        ))
+    }
+
+    fn now_utc(&self) -> &'static str {
+        "SYSUTCDATETIME()"
     }
 }

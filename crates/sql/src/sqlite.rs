@@ -6,16 +6,19 @@
 //! column that an index or constraint names) rebuilds the table the way
 //! <https://sqlite.org/lang_altertable.html#otheralter> describes: create the
 //! new shape under a temporary name, copy every row, drop the old table,
-//! rename the new one into place, re-create the indexes.
+//! rename the new one into place, re-create the indexes. Views that name the
+//! table keep working; triggers on it are dropped with the old table, since
+//! the schema model does not know them.
 //!
 //! Foreign keys during a rebuild: with `foreign_keys` ON, `DROP TABLE` of the
 //! old table deletes its rows first, which fires the ON DELETE actions of
 //! every table that references it (CASCADE would empty the children), and
 //! `PRAGMA defer_foreign_keys = ON` does not stop actions, only defers checks.
 //! `PRAGMA foreign_keys` is a no-op inside a transaction, so it is switched
-//! off around the migration's transaction by whoever opens it: the SQLite
-//! backend turns it off before `BEGIN` and runs `PRAGMA foreign_key_check`
-//! before `COMMIT`; offline scripts turn it off in their preamble. The
+//! off around the migration's transaction by whoever opens it: for a step
+//! that drops a table, the SQLite backend turns it off before `BEGIN` and
+//! runs `PRAGMA foreign_key_check` before `COMMIT`; offline scripts turn it
+//! off in their preamble. The
 //! rebuild statements themselves stay plain so they run inside the
 //! migration's transaction and keep every row.
 
@@ -216,11 +219,16 @@ impl Sqlite {
             "DROP TABLE {}",
             self.qualified(schema, &before.name)
         )));
+        // Since SQLite 3.26 a rename checks every view and trigger in the
+        // schema, and one that names the table just dropped fails it; the
+        // legacy rename only renames, which is all a rebuild needs.
+        statements.push(Statement::new("PRAGMA legacy_alter_table = ON"));
         statements.push(Statement::new(format!(
             "ALTER TABLE {} RENAME TO {}",
             self.qualified(schema, &temp),
             self.quote_ident(&after.name)
         )));
+        statements.push(Statement::new("PRAGMA legacy_alter_table = OFF"));
         for index in &after.indexes {
             statements.push(Statement::new(self.create_index(
                 schema,
@@ -262,6 +270,23 @@ fn table<'a>(
     })
 }
 
+/// Returns a schema holding only the operation's table as the operation
+/// leaves it, checking that the operation fits. Folding a clone of the whole
+/// schema for every operation would make long histories quadratic.
+fn fold_target(op: &Operation, before: &Schema) -> Result<Schema, RenderError> {
+    let mut after = Schema::default();
+    if let Some((schema, name)) = op.target_table() {
+        let key = TableName::new(schema, name);
+        if let Some(table) = before.tables.get(&key) {
+            after.tables.insert(key, table.clone());
+        }
+    }
+    after
+        .apply(op)
+        .map_err(|e| RenderError::UnknownObject(e.to_string()))?;
+    Ok(after)
+}
+
 impl Dialect for Sqlite {
     fn kind(&self) -> DialectKind {
         DialectKind::Sqlite
@@ -276,10 +301,7 @@ impl Dialect for Sqlite {
     }
 
     fn render_op(&self, op: &Operation, before: &Schema) -> Result<Vec<Statement>, RenderError> {
-        let mut after = before.clone();
-        after
-            .apply(op)
-            .map_err(|e| RenderError::UnknownObject(e.to_string()))?;
+        let after = fold_target(op, before)?;
         let rebuild_of = |schema: &Option<String>, name: &str| {
             let schema = schema.as_deref();
             self.rebuild(table(before, schema, name)?, table(&after, schema, name)?)

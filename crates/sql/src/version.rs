@@ -154,23 +154,6 @@ pub const HISTORY_COLUMNS: [&str; 6] = [
     "applied_by",
 ];
 
-/// One row of the history table, as a live run writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryRow {
-    /// The revision applied, un-applied or stamped.
-    pub revision: String,
-    /// `upgrade`, `downgrade` or `stamp`.
-    pub direction: String,
-    /// The checksum of the migration's operations.
-    pub checksum: String,
-    /// When the step started, ISO-8601 in UTC.
-    pub started_at: String,
-    /// How long the step took.
-    pub duration_ms: i64,
-    /// Who ran it.
-    pub applied_by: String,
-}
-
 /// Returns the history insert with six placeholders, bound in the order of
 /// [`HISTORY_COLUMNS`].
 pub fn insert_history(dialect: &dyn Dialect, tables: &VersionTables) -> String {
@@ -181,7 +164,7 @@ pub fn insert_history(dialect: &dyn Dialect, tables: &VersionTables) -> String {
 }
 
 /// Returns the history insert with literal values, for offline scripts:
-/// the time is the database's when the script runs, the duration unknown (0).
+/// the time is the database's (in UTC) when the script runs, the duration unknown (0).
 pub fn insert_history_literal(
     dialect: &dyn Dialect,
     tables: &VersionTables,
@@ -194,7 +177,7 @@ pub fn insert_history_literal(
         dialect.string_literal(revision),
         dialect.string_literal(direction),
         dialect.string_literal(checksum),
-        "CURRENT_TIMESTAMP".to_owned(),
+        dialect.now_utc().to_owned(),
         "0".to_owned(),
         dialect.string_literal(applied_by),
     ];

@@ -123,10 +123,15 @@ fn trait_basics() {
     assert_eq!(d.begin_transaction(), "BEGIN TRANSACTION");
     assert_eq!(d.commit_transaction(), "COMMIT TRANSACTION");
     assert_eq!(d.batch_separator(), Some("GO"));
-    assert_eq!(
-        d.script_preamble(),
-        vec![Statement::new("SET XACT_ABORT ON")]
-    );
+    let preamble = d.script_preamble();
+    assert_eq!(preamble.len(), 1);
+    assert!(preamble[0].sql.ends_with("\nSET XACT_ABORT ON"));
+    assert!(preamble[0]
+        .sql
+        .lines()
+        .rev()
+        .skip(1)
+        .all(|l| l.starts_with("-- ")));
     assert!(d.transactional_ddl());
 }
 
@@ -770,4 +775,173 @@ fn version_and_history_tables() {
         CONSTRAINT [rev_history_pkc] PRIMARY KEY ([id])
     )
     ");
+}
+
+#[test]
+fn raw_sql_that_declares_a_variable_gets_its_own_batch() {
+    let declares = split_batches("DECLARE @n INT = 1;\nPRINT @n");
+    assert!(declares[0].own_batch);
+    let lower = split_batches("set nocount on; declare\n  @n int");
+    assert!(lower[0].own_batch);
+    for plain in [
+        "UPDATE t SET undeclared = 1",
+        "SELECT @@ROWCOUNT",
+        "EXEC declare_x @a = 1",
+    ] {
+        assert!(!split_batches(plain)[0].own_batch, "{plain}");
+    }
+}
+
+/// ```text
+/// parents (id PK, code NVARCHAR(10) UNIQUE via uq_parents_code, ix_parents_code)
+///    ^ fk_children_parent (children.parent_code -> parents.code)
+/// children (parent_code NVARCHAR(10), ck_children_code mentions it)
+/// ```
+fn keyed_schema() -> Schema {
+    let mut parents = table(
+        None,
+        "parents",
+        vec![
+            Column {
+                primary_key: true,
+                ..col("id", ColumnType::Integer)
+            },
+            not_null(col("code", ColumnType::String(10))),
+        ],
+    );
+    parents.uniques = vec![Unique {
+        name: "uq_parents_code".into(),
+        columns: vec!["code".into()],
+    }];
+    parents.indexes = vec![rev_schema::Index {
+        name: "ix_parents_code".into(),
+        columns: vec!["id".into(), "code".into()],
+        unique: false,
+    }];
+    parents.checks = vec![Check {
+        name: "ck_parents_code".into(),
+        expr: "LEN([code]) > 2".into(),
+    }];
+    let mut children = table(
+        None,
+        "children",
+        vec![col("parent_code", ColumnType::String(10))],
+    );
+    children.foreign_keys = vec![ForeignKey {
+        name: "fk_children_parent".into(),
+        columns: vec!["parent_code".into()],
+        ref_table: "parents".into(),
+        ref_columns: vec!["code".into()],
+        on_delete: Some(OnDelete::Cascade),
+    }];
+    schema_of(vec![parents, children])
+}
+
+fn retype(table: &str, name: &str, ty: ColumnType) -> Operation {
+    Operation::AlterColumn {
+        table: table.into(),
+        name: name.into(),
+        ty: Some(ty),
+        nullable: None,
+        default: None,
+        drop_default: false,
+        schema: None,
+    }
+}
+
+#[test]
+fn alter_column_type_moves_the_constraints_that_depend_on_it() {
+    let schema = keyed_schema();
+    insta::assert_snapshot!(render_in(&retype("parents", "code", ColumnType::Integer), &schema), @r"
+    ALTER TABLE [children] DROP CONSTRAINT [fk_children_parent]
+    ;
+    DROP INDEX [ix_parents_code] ON [parents]
+    ;
+    ALTER TABLE [parents] DROP CONSTRAINT [uq_parents_code]
+    ;
+    ALTER TABLE [parents] DROP CONSTRAINT [ck_parents_code]
+    ;
+    ALTER TABLE [parents] ALTER COLUMN [code] INT NOT NULL
+    ;
+    ALTER TABLE [parents] ADD CONSTRAINT [ck_parents_code] CHECK (LEN([code]) > 2)
+    ;
+    ALTER TABLE [parents] ADD CONSTRAINT [uq_parents_code] UNIQUE ([code])
+    ;
+    CREATE INDEX [ix_parents_code] ON [parents] ([id], [code])
+    ;
+    ALTER TABLE [children] ADD CONSTRAINT [fk_children_parent] FOREIGN KEY ([parent_code]) REFERENCES [parents] ([code]) ON DELETE CASCADE
+    ");
+    // Widening a string keeps indexes and constraints; foreign keys still move.
+    insta::assert_snapshot!(render_in(&retype("parents", "code", ColumnType::String(40)), &schema), @r"
+    ALTER TABLE [children] DROP CONSTRAINT [fk_children_parent]
+    ;
+    ALTER TABLE [parents] ALTER COLUMN [code] NVARCHAR(40) NOT NULL
+    ;
+    ALTER TABLE [children] ADD CONSTRAINT [fk_children_parent] FOREIGN KEY ([parent_code]) REFERENCES [parents] ([code]) ON DELETE CASCADE
+    ");
+    insta::assert_snapshot!(render_in(&retype("children", "parent_code", ColumnType::String(40)), &schema), @r"
+    ALTER TABLE [children] DROP CONSTRAINT [fk_children_parent]
+    ;
+    ALTER TABLE [children] ALTER COLUMN [parent_code] NVARCHAR(40) NULL
+    ;
+    ALTER TABLE [children] ADD CONSTRAINT [fk_children_parent] FOREIGN KEY ([parent_code]) REFERENCES [parents] ([code]) ON DELETE CASCADE
+    ");
+    // The same type again changes nothing around the column.
+    insta::assert_snapshot!(render_in(&retype("parents", "code", ColumnType::String(10)), &schema), @"ALTER TABLE [parents] ALTER COLUMN [code] NVARCHAR(10) NOT NULL");
+}
+
+#[test]
+fn alter_column_type_of_key_columns() {
+    let schema = keyed_schema();
+    let err = Mssql
+        .render_op(&retype("parents", "id", ColumnType::BigInt), &schema)
+        .unwrap_err();
+    assert!(err.to_string().contains("primary key"), "{err}");
+    let unique = schema_of(vec![table(
+        None,
+        "t",
+        vec![Column {
+            unique: true,
+            ..col("u", ColumnType::String(10))
+        }],
+    )]);
+    // Widening keeps the column-level unique constraint; shrinking moves it.
+    insta::assert_snapshot!(render_in(&retype("t", "u", ColumnType::String(20)), &unique), @"ALTER TABLE [t] ALTER COLUMN [u] NVARCHAR(20) NULL");
+    let shrink = Mssql
+        .render_op(&retype("t", "u", ColumnType::String(5)), &unique)
+        .unwrap();
+    assert_eq!(shrink.len(), 3);
+    assert!(shrink[0].own_batch);
+    assert!(
+        shrink[0].sql.contains("kc.type = 'UQ'"),
+        "{}",
+        shrink[0].sql
+    );
+    assert!(
+        shrink[0].sql.contains("DECLARE @column SYSNAME = N'u';"),
+        "{}",
+        shrink[0].sql
+    );
+    insta::assert_snapshot!(show(&shrink[1..]), @r"
+    ALTER TABLE [t] ALTER COLUMN [u] NVARCHAR(5) NULL
+    ;
+    ALTER TABLE [t] ADD CONSTRAINT [UQ_t_u] UNIQUE ([u])
+    ");
+}
+
+#[test]
+fn raw_sql_refuses_go_with_a_repeat_count() {
+    let err = Mssql
+        .render_op(
+            &Operation::Sql("INSERT INTO t DEFAULT VALUES\n  go 3\n".into()),
+            &Schema::default(),
+        )
+        .unwrap_err();
+    insta::assert_snapshot!(err, @"mssql cannot run `go 3`: a GO line with a repeat count; repeat the batch in the text instead");
+    assert!(Mssql
+        .render_op(
+            &Operation::Sql("SELECT 1\nGO\nGOTO x\n".into()),
+            &Schema::default()
+        )
+        .is_ok());
 }

@@ -154,7 +154,9 @@ fn schema_qualified_names() {
     );
     INSERT INTO "aux"."_rev_new_t" ("a") SELECT "a" FROM "aux"."t";
     DROP TABLE "aux"."t";
+    PRAGMA legacy_alter_table = ON;
     ALTER TABLE "aux"."_rev_new_t" RENAME TO "t";
+    PRAGMA legacy_alter_table = OFF;
     CREATE INDEX "aux"."ix_t_a" ON "t" ("a");
     DROP INDEX "aux"."ix_t_a";
     ALTER TABLE "aux"."t" RENAME TO "u";
@@ -347,10 +349,28 @@ fn offline_script_with_batches() {
 
 #[test]
 fn dialect_lookup() {
-    assert_eq!(
-        rev_sql::dialect(rev_sql::DialectKind::Sqlite)
-            .unwrap()
-            .kind(),
-        rev_sql::DialectKind::Sqlite
+    use rev_sql::DialectKind::*;
+    for kind in [Sqlite, Mssql, Postgres, Mysql] {
+        assert_eq!(rev_sql::dialect(kind).kind(), kind);
+        assert_eq!(kind.name().parse::<rev_sql::DialectKind>().unwrap(), kind);
+    }
+}
+
+#[test]
+fn render_migration_folds_as_it_goes() {
+    let mut schema = base();
+    let ops = parse_ops(
+        r#"[
+        AddColumn(table: "users", column: Column(name: "age", type: Integer)),
+        CreateIndex(name: "ix_users_age", table: "users", columns: ["age"]),
+    ]"#,
     );
+    let statements = rev_sql::render_migration(&Sqlite, &ops, &mut schema).unwrap();
+    assert_eq!(statements.len(), 2);
+    assert_eq!(schema.table(None, "users").unwrap().indexes.len(), 2);
+    let ops = parse_ops(
+        r#"[DropIndex(name: "ix_users_age", table: "users"), DropColumn(table: "users", name: "ghost")]"#,
+    );
+    let err = rev_sql::render_migration(&Sqlite, &ops, &mut schema).unwrap_err();
+    assert_snapshot!(err.to_string(), @"operation 2 (DropColumn): column `ghost` does not exist in `users`");
 }
