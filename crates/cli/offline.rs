@@ -29,11 +29,25 @@ pub fn revision_json(project: &Project, node: NodeIndex) -> Value {
 
 /// Returns `id (label) (head) (branchpoint) (mergepoint)` for a revision.
 pub fn describe(project: &Project, node: NodeIndex) -> String {
+    let mut text = String::new();
+    describe_into(&mut text, project, node);
+    text
+}
+
+/// Appends what [`describe`] returns to `text`, allocating nothing of its own.
+fn describe_into(text: &mut String, project: &Project, node: NodeIndex) {
     let graph = &project.graph;
-    let mut text = graph.id(node).to_owned();
+    text.push_str(graph.id(node));
     let labels = graph.branch_labels(node);
     if !labels.is_empty() {
-        let _ = write!(text, " ({})", labels.join(", "));
+        text.push_str(" (");
+        for (i, label) in labels.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(label);
+        }
+        text.push(')');
     }
     if graph.children(node).is_empty() {
         text.push_str(" (head)");
@@ -44,7 +58,6 @@ pub fn describe(project: &Project, node: NodeIndex) -> String {
     if graph.parents(node).len() > 1 {
         text.push_str(" (mergepoint)");
     }
-    text
 }
 
 fn message(project: &Project, node: NodeIndex) -> &str {
@@ -55,16 +68,26 @@ fn message(project: &Project, node: NodeIndex) -> &str {
 
 /// Returns the revision lines of `history`: `parents -> id (head), message`.
 fn history_line(project: &Project, node: NodeIndex) -> String {
+    // One allocation per line: `rev history` prints one line per revision.
     let graph = &project.graph;
-    let parents = match graph.parents(node) {
-        [] => "<base>".to_owned(),
-        parents => graph.ids(parents).join(", "),
-    };
-    format!(
-        "{parents} -> {}, {}",
-        describe(project, node),
-        message(project, node)
-    )
+    let message = message(project, node);
+    let mut line = String::with_capacity(64 + message.len());
+    match graph.parents(node) {
+        [] => line.push_str("<base>"),
+        parents => {
+            for (i, &parent) in parents.iter().enumerate() {
+                if i > 0 {
+                    line.push_str(", ");
+                }
+                line.push_str(graph.id(parent));
+            }
+        }
+    }
+    line.push_str(" -> ");
+    describe_into(&mut line, project, node);
+    line.push_str(", ");
+    line.push_str(message);
+    line
 }
 
 fn print_revisions(

@@ -207,17 +207,22 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
         .map_or(1, |n| n.get())
         .min(8);
     let chunk = paths.len().div_ceil(threads).max(64);
-    let results: Vec<Result<Vec<MigrationFile>, ProjectError>> = std::thread::scope(|scope| {
+    // Each thread fills its own run of slots, so the files land in their final
+    // vector directly: no per-thread vectors to copy together afterwards.
+    let mut paths = paths;
+    let mut slots: Vec<Option<MigrationFile>> = Vec::new();
+    slots.resize_with(paths.len(), || None);
+    let results: Vec<Result<(), ProjectError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| {
+            .chunks_mut(chunk)
+            .zip(slots.chunks_mut(chunk))
+            .map(|(paths, slots)| {
                 scope.spawn(move || {
                     let mut buffer = Vec::with_capacity(4096);
-                    let mut files = Vec::with_capacity(part.len());
-                    for path in part {
-                        files.push(read_migration(path, &mut buffer)?);
+                    for (path, slot) in paths.iter_mut().zip(slots) {
+                        *slot = Some(read_migration(std::mem::take(path), &mut buffer)?);
                     }
-                    Ok(files)
+                    Ok(())
                 })
             })
             .collect();
@@ -232,35 +237,48 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
             })
             .collect()
     });
-    let mut files = Vec::with_capacity(paths.len());
-    for part in results {
-        files.extend(part?);
+    // The first failing run holds the first bad file in name order.
+    for result in results {
+        result?;
     }
+    // `filter_map` collects in place (Option<MigrationFile> has the same
+    // layout), where `flatten` would copy into a new vector.
+    #[allow(clippy::filter_map_identity)]
+    let files = slots.into_iter().filter_map(|slot| slot).collect();
     Ok(files)
 }
 
-fn read_migration(path: &Path, buffer: &mut Vec<u8>) -> Result<MigrationFile, ProjectError> {
+fn read_migration(path: PathBuf, buffer: &mut Vec<u8>) -> Result<MigrationFile, ProjectError> {
     buffer.clear();
     // Reading through `Take` skips the size-hint stat that fs::read does: one
     // open and two reads per file is what a 100,000-file history can afford.
-    let file = fs::File::open(path).map_err(io_error(path))?;
-    io::Read::read_to_end(&mut io::Read::take(file, u64::MAX), buffer).map_err(io_error(path))?;
-    let text = std::str::from_utf8(buffer).map_err(|e| ProjectError::Parse {
-        path: path.to_owned(),
-        line: 1,
-        col: 1,
-        message: format!("the file is not UTF-8: {e}"),
-    })?;
-    let migration = Migration::parse(text).map_err(|f| ProjectError::Parse {
-        path: path.to_owned(),
-        line: f.line,
-        col: f.col,
-        message: f.message,
-    })?;
-    Ok(MigrationFile {
-        path: path.to_owned(),
-        migration,
-    })
+    let file = match fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) => return Err(io_error(&path)(e)),
+    };
+    if let Err(e) = io::Read::read_to_end(&mut io::Read::take(file, u64::MAX), buffer) {
+        return Err(io_error(&path)(e));
+    }
+    let text = match std::str::from_utf8(buffer) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(ProjectError::Parse {
+                path,
+                line: 1,
+                col: 1,
+                message: format!("the file is not UTF-8: {e}"),
+            })
+        }
+    };
+    match Migration::parse(text) {
+        Ok(migration) => Ok(MigrationFile { path, migration }),
+        Err(f) => Err(ProjectError::Parse {
+            path,
+            line: f.line,
+            col: f.col,
+            message: f.message,
+        }),
+    }
 }
 
 /// Builds the graph of loaded files, turning a graph error into one that names
