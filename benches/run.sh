@@ -122,7 +122,7 @@ echo "== applying 1000 migrations to SQLite ($(grep -c '^CREATE TABLE' "$OUT/app
     -n "sqlite3 < rev's --sql script" "sqlite3 shell.db < $OUT/apply-script.sql" >&2)
 
 echo "== summary" >&2
-SLOW_LIMIT=$SLOW_LIMIT python3 - "$OUT" $SIZES <<'PY'
+SLOW_LIMIT=$SLOW_LIMIT python3 - "$OUT" $SIZES <<'PY' | tee "$OUT/summary.md"
 import json, sys, os
 out, sizes = sys.argv[1], sys.argv[2:]
 def ms(x): return f"{x * 1e3:.1f}"
