@@ -2,4 +2,5 @@
 
 mod common;
 mod test_offline;
+mod test_servers;
 mod test_sqlite;
