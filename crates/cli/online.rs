@@ -338,6 +338,25 @@ fn print_plan(
     Ok(())
 }
 
+/// Returns, for a step whose statements commit one by one, the hint that a
+/// failure may come from an earlier run that was killed part-way: its
+/// statements stayed while the version table still says they never ran, so
+/// the rerun trips over them (e.g. "table already exists").
+fn interrupted_run_hint(dialect: &dyn Dialect, step: &Step) -> Option<String> {
+    let reason = if !dialect.transactional_ddl() {
+        format!("{} commits each DDL statement at once", dialect.kind())
+    } else if !step.transactional {
+        format!("revision {} runs outside a transaction", step.revision)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{reason}, so an interrupted run of revision {} may have left some of its statements applied; \
+         undo those by hand, then run rev again",
+        step.revision
+    ))
+}
+
 /// Runs steps one by one, reporting each; on failure, says what was applied before.
 fn run_steps(
     ctx: &mut Ctx,
@@ -350,7 +369,11 @@ fn run_steps(
     for step in steps {
         let started = Instant::now();
         if let Err(error) = backend.run_step(tables, step) {
+            let statement_failed = matches!(error, DbError::Statement { .. });
             let mut err = CliError::from(error);
+            if statement_failed && err.hint.is_none() {
+                err.hint = interrupted_run_hint(backend.dialect(), step);
+            }
             let before = if done.is_empty() {
                 "nothing was applied before it".to_owned()
             } else {
