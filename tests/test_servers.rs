@@ -29,6 +29,7 @@ on_both_servers!(
     check_reports_an_applied_migration_edited_since,
     autogenerate_round_trip,
     a_killed_runner_is_safe_to_run_again,
+    the_server_ends_a_killed_runners_statement_soon,
     four_runners_at_once_apply_each_migration_once,
     a_runner_that_cannot_get_the_lock_in_time_says_so,
 );
@@ -747,6 +748,35 @@ fn a_killed_runner_is_safe_to_run_again(server: Server) {
             }
         }
     });
+}
+
+fn the_server_ends_a_killed_runners_statement_soon(server: Server) {
+    let Some(live) = LiveEnv::new(server) else {
+        return;
+    };
+    live.set_lock_timeout(2);
+    let long = server.sleep(60);
+    let table = r#"CreateTable(name: "t", columns: [Column(name: "id", type: Integer, primary_key: true)])"#;
+    live.env.write_migration(
+        "l1.ron",
+        &migration("l1", &[], "long", &[sql_op(&long), table.to_owned()]),
+    );
+    let child = live.spawn(&["upgrade", "heads"]);
+    live.wait_until("the long statement", |s| live.running(s, &long));
+    kill(child);
+    // A dead runner's statement must not keep running (and holding the
+    // migration lock and its table locks) until it ends on its own: that
+    // could be hours for a data migration, and every rerun would time out.
+    live.wait_until("the server to end the dead runner's statement", |s| {
+        !live.running(s, &long)
+    });
+    assert!(live.versions().is_empty());
+    assert!(live.history().is_empty());
+    live.env
+        .write_migration("l1.ron", &migration("l1", &[], "long", &[table.to_owned()]));
+    let run = live.rev(&["upgrade", "heads"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(live.versions(), ["l1"]);
 }
 
 fn four_runners_at_once_apply_each_migration_once(server: Server) {
