@@ -651,7 +651,8 @@ fn kill_inside_the_slow_migration(server: Server) {
             // c2's transaction never committed: nothing of it is visible now,
             // nor after the server notices the runner is gone.
             assert_eq!(live.tables(), ["one", "rev_history", "rev_version"]);
-            let started = Instant::now();
+            // The rerun takes the lock once the server has ended the dead
+            // session, and applies c2 from its start.
             let run = live.rev(&["upgrade", "heads"]);
             assert_eq!(run.code, 0, "{}", run.all());
             assert!(
@@ -659,9 +660,6 @@ fn kill_inside_the_slow_migration(server: Server) {
                 "the rerun starts at c2: {}",
                 run.all()
             );
-            // The killed session held the lock until its sleep ended; the
-            // rerun waited for it instead of failing.
-            assert!(started.elapsed() >= Duration::from_secs(3));
         }
         Server::Mariadb => {
             // MariaDB committed c2's first statement on its own (implicit
