@@ -30,6 +30,7 @@ on_both_servers!(
     autogenerate_round_trip,
     a_killed_runner_is_safe_to_run_again,
     the_server_ends_a_killed_runners_statement_soon,
+    a_killed_non_transactional_migration_names_itself_on_the_rerun,
     four_runners_at_once_apply_each_migration_once,
     a_runner_that_cannot_get_the_lock_in_time_says_so,
 );
@@ -775,6 +776,64 @@ fn the_server_ends_a_killed_runners_statement_soon(server: Server) {
     let run = live.rev(&["upgrade", "heads"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(live.versions(), ["l1"]);
+}
+
+fn a_killed_non_transactional_migration_names_itself_on_the_rerun(server: Server) {
+    let Some(live) = LiveEnv::new(server) else {
+        return;
+    };
+    let create = |t: &str| {
+        format!(
+            r#"CreateTable(name: "{t}", columns: [Column(name: "id", type: Integer, primary_key: true)])"#
+        )
+    };
+    let sleep = server.sleep(3);
+    live.env.write_migration(
+        "n1.ron",
+        &migration(
+            "n1",
+            &[],
+            "outside",
+            &[create("a"), sql_op(&sleep), create("b")],
+        )
+        .replace("    upgrade:", "    transactional: false,\n    upgrade:"),
+    );
+    assert!(live
+        .rev(&["upgrade", "heads", "--plan"])
+        .stdout
+        .contains("upgrade   n1 outside (outside a transaction)"));
+    let child = live.spawn(&["upgrade", "heads"]);
+    live.wait_until("n1's sleep", |s| live.running(s, &sleep));
+    kill(child);
+    // Statement 1 committed on its own on both servers.
+    assert_eq!(live.tables(), ["a", "rev_history", "rev_version"]);
+    assert!(live.versions().is_empty());
+    assert!(live.history().is_empty());
+    let run = live.rev(&["upgrade", "heads"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .starts_with("error: revision n1 (upgrade) failed at statement 1: "),
+        "{}",
+        run.all()
+    );
+    let reason = match server {
+        Server::Postgres => "revision n1 runs outside a transaction",
+        Server::Mariadb => "mysql commits each DDL statement at once",
+    };
+    assert!(
+        run.stderr.contains(&format!(
+            "hint: {reason}, so an interrupted run of revision n1 may have left some of its \
+             statements applied; undo those by hand, then run rev again"
+        )),
+        "{}",
+        run.all()
+    );
+    assert!(live.versions().is_empty());
+    live.db.exec("DROP TABLE a");
+    live.ok(&["upgrade", "heads"]);
+    assert_eq!(live.tables(), ["a", "b", "rev_history", "rev_version"]);
+    assert_eq!(live.history(), history_of(&[("n1", "upgrade")]));
 }
 
 fn four_runners_at_once_apply_each_migration_once(server: Server) {
