@@ -621,11 +621,9 @@ fn kill_before_the_slow_migration(server: Server) {
     crash_project(&live);
     let lock = live.hold_lock();
     let child = live.spawn(&["upgrade", "heads"]);
-    let needle = match server {
-        Server::Postgres => "pg_try_advisory_lock",
-        Server::Mariadb => "GET_LOCK",
-    };
-    live.wait_until("the runner to wait for the lock", |s| live.seen(s, needle));
+    live.wait_until("the runner to wait for the lock", |s| {
+        live.waiting_for_lock(s) == 1
+    });
     kill(child);
     drop(lock);
     // Nothing ran: not even the version table was created.
@@ -852,12 +850,17 @@ fn four_runners_at_once_apply_each_migration_once(server: Server) {
         )];
         if i == 0 {
             // The first runner holds the lock long enough for all to be waiting.
-            ops.push(sql_op(&server.sleep(1)));
+            ops.push(sql_op(&server.sleep(2)));
         }
         live.env
             .write_migration(&format!("{id}.ron"), &migration(id, &parents, id, &ops));
     }
     let children: Vec<_> = (0..4).map(|_| live.spawn(&["upgrade", "heads"])).collect();
+    // While the first runs r000, the three others wait for the lock.
+    let first = server.sleep(2);
+    live.wait_until("three runners waiting for the lock", |s| {
+        live.running(s, &first) && live.waiting_for_lock(s) == 3
+    });
     let runs: Vec<_> = children.into_iter().map(finish).collect();
     for run in &runs {
         assert_eq!(run.code, 0, "{}", run.all());
@@ -878,7 +881,7 @@ fn four_runners_at_once_apply_each_migration_once(server: Server) {
         runs.iter().map(|r| r.all()).collect::<Vec<_>>()
     );
     // ... the first to get the lock ran them all, while the other three
-    // waited for it (the first holds it for over a second) and then found
+    // waited for it (the first holds it for over two seconds) and then found
     // nothing to do.
     let idle = runs
         .iter()

@@ -451,14 +451,16 @@ impl LiveEnv {
         self.history().into_iter().map(|(r, _)| r).collect()
     }
 
-    /// Returns whether a session of the database is running a statement that
-    /// contains `needle` (another runner's, seen through the server's process list).
-    pub fn running(&self, session: &mut Session, needle: &str) -> bool {
+    /// Returns how many other sessions of the database are running a
+    /// statement that contains `needle`; with `or_idle`, PostgreSQL sessions
+    /// whose last statement it was count too (MariaDB shows only running ones).
+    pub fn sessions(&self, session: &mut Session, needle: &str, or_idle: bool) -> usize {
         let sql = match self.server() {
             Server::Postgres => format!(
                 "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{}' \
-                 AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%{needle}%'",
-                self.db.name
+                 AND pid <> pg_backend_pid() AND query LIKE '%{needle}%'{}",
+                self.db.name,
+                if or_idle { "" } else { " AND state = 'active'" }
             ),
             Server::Mariadb => format!(
                 "SELECT COUNT(*) FROM information_schema.processlist WHERE db = '{}' \
@@ -466,21 +468,22 @@ impl LiveEnv {
                 self.db.name
             ),
         };
-        session.rows(&sql) != [[Some("0".to_owned())]]
+        let rows = session.rows(&sql);
+        rows[0][0].as_deref().unwrap().parse().unwrap()
     }
 
-    /// Returns whether some session of the database has `needle` as its
-    /// current or last statement, active or not.
-    pub fn seen(&self, session: &mut Session, needle: &str) -> bool {
-        let sql = match self.server() {
-            Server::Postgres => format!(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{}' \
-                 AND pid <> pg_backend_pid() AND query LIKE '%{needle}%'",
-                self.db.name
-            ),
-            Server::Mariadb => return self.running(session, needle),
-        };
-        session.rows(&sql) != [[Some("0".to_owned())]]
+    /// Returns whether another session of the database is running a
+    /// statement that contains `needle`.
+    pub fn running(&self, session: &mut Session, needle: &str) -> bool {
+        self.sessions(session, needle, false) > 0
+    }
+
+    /// Returns how many runners are waiting for the migration lock.
+    pub fn waiting_for_lock(&self, session: &mut Session) -> usize {
+        match self.server() {
+            Server::Postgres => self.sessions(session, "pg_try_advisory_lock", true),
+            Server::Mariadb => self.sessions(session, "GET_LOCK", false),
+        }
     }
 
     /// Waits (at most 20 s) until `ready` holds, polling the database.
