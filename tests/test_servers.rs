@@ -613,12 +613,14 @@ fn assert_crash_project_complete(live: &LiveEnv) {
     live.ok(&["check"]);
 }
 
-/// Kills a runner while it waits for the lock, before any migration ran.
+/// Kills a runner before it starts the slow migration: c1 is applied, and
+/// the runner waits for the lock that the test holds as another runner would.
 fn kill_before_the_slow_migration(server: Server) {
     let Some(live) = LiveEnv::new(server) else {
         return;
     };
     crash_project(&live);
+    live.ok(&["upgrade", "c1"]);
     let lock = live.hold_lock();
     let child = live.spawn(&["upgrade", "heads"]);
     live.wait_until("the runner to wait for the lock", |s| {
@@ -626,10 +628,17 @@ fn kill_before_the_slow_migration(server: Server) {
     });
     kill(child);
     drop(lock);
-    // Nothing ran: not even the version table was created.
-    assert!(live.tables().is_empty(), "{:?}", live.tables());
+    // Nothing of c2 or c3 ran.
+    assert_eq!(live.tables(), ["one", "rev_history", "rev_version"]);
+    assert_eq!(live.versions(), ["c1"]);
+    assert_eq!(live.history(), history_of(&[("c1", "upgrade")]));
     let run = live.rev(&["upgrade", "heads"]);
     assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.starts_with("upgrade   c2 slow"),
+        "the rerun starts at c2: {}",
+        run.all()
+    );
     assert_crash_project_complete(&live);
 }
 
