@@ -340,6 +340,14 @@ fn a_migration_failing_at_its_third_statement(server: Server) {
                 ),
                 "{stderr}"
             );
+            assert!(
+                stderr.contains(
+                    "hint: mysql commits each DDL statement at once: undo by hand what \
+                     revision b2 applied before the failure (or make those statements safe to \
+                     run twice), then run rev again"
+                ),
+                "{stderr}"
+            );
             // What the error says: the first two statements stay.
             assert_eq!(
                 live.tables(),
@@ -691,8 +699,9 @@ fn kill_inside_the_slow_migration(server: Server) {
             assert!(stderr.contains("nothing was applied before it"), "{stderr}");
             assert!(
                 stderr.contains(
-                    "hint: mysql commits each DDL statement at once, so an interrupted run of \
-                     revision c2 may have left some of its statements applied"
+                    "hint: mysql commits each DDL statement at once: if an earlier run of \
+                     revision c2 was interrupted, the statements it ran stay applied; undo them \
+                     by hand, then run rev again"
                 ),
                 "{stderr}"
             );
@@ -831,8 +840,8 @@ fn a_killed_non_transactional_migration_names_itself_on_the_rerun(server: Server
     };
     assert!(
         run.stderr.contains(&format!(
-            "hint: {reason}, so an interrupted run of revision n1 may have left some of its \
-             statements applied; undo those by hand, then run rev again"
+            "hint: {reason}: if an earlier run of revision n1 was interrupted, the statements \
+             it ran stay applied; undo them by hand, then run rev again"
         )),
         "{}",
         run.all()
