@@ -34,6 +34,7 @@ on_both_servers!(
     four_runners_at_once_apply_each_migration_once,
     a_runner_that_cannot_get_the_lock_in_time_says_so,
     a_failing_test_still_drops_its_database,
+    takes_over_a_database_that_alembic_manages,
 );
 
 fn history_of(items: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -961,6 +962,52 @@ fn an_unreachable_server_skips_or_fails_as_configured() {
     );
     let closed = "mysql://root@127.0.0.1:1/test".to_owned();
     assert!(TempDb::create_at(Server::Mariadb, closed, false).is_none());
+}
+
+fn takes_over_a_database_that_alembic_manages(server: Server) {
+    let Some(live) = LiveEnv::demo(server) else {
+        return;
+    };
+    let config = live.env.path().join("rev.ron");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("\"rev_version\"", "\"alembic_version\""),
+    )
+    .unwrap();
+    // What Alembic leaves: its version table at the first revision, whose
+    // table it created itself.
+    live.db.exec(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, \
+         CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))",
+    );
+    live.db
+        .exec("INSERT INTO alembic_version (version_num) VALUES ('1f3a9c2b7d40')");
+    live.db.exec(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL, \
+         name VARCHAR(100), created_at TIMESTAMP)",
+    );
+    assert_eq!(
+        live.rev(&["current"]).all(),
+        "1f3a9c2b7d40 (branchpoint) create users\n[exit 0]"
+    );
+    live.ok(&["upgrade", "heads", "-q"]);
+    assert_eq!(
+        live.db.column("SELECT version_num FROM alembic_version"),
+        ["5e8a1b3c4d58"]
+    );
+    assert_eq!(
+        live.tables(),
+        ["alembic_version", "profiles", "rev_history", "users"]
+    );
+    assert_eq!(live.history_revisions().len(), 4);
+    // And back, as Alembic would expect to find it.
+    live.ok(&["downgrade", "1f3a", "-q"]);
+    assert_eq!(
+        live.db.column("SELECT version_num FROM alembic_version"),
+        ["1f3a9c2b7d40"]
+    );
+    assert_eq!(live.tables(), ["alembic_version", "rev_history", "users"]);
 }
 
 fn a_failing_test_still_drops_its_database(server: Server) {
