@@ -3,4 +3,5 @@
 mod common;
 mod test_mssql_scripts;
 mod test_offline;
+mod test_servers;
 mod test_sqlite;
