@@ -1,0 +1,322 @@
+//! Round trips through the catalogs: a schema built by rev's own migrations
+//! introspects back to exactly that schema, on SQLite, PostgreSQL and MariaDB,
+//! and a change made by hand shows up as a difference.
+
+mod common_server;
+
+use common_server::{col, raw_step, tables, TempDb};
+use rev_db::introspect::reconcile;
+use rev_db::{Backend, Direction, Step};
+use rev_schema::{
+    diff, Check, Column, ColumnType as T, Default as D, ForeignKey, Index, OnDelete, Schema, Table,
+    Unique,
+};
+
+fn s(x: &str) -> String {
+    x.to_owned()
+}
+
+fn names(items: &[&str]) -> Vec<String> {
+    items.iter().map(|x| s(x)).collect()
+}
+
+fn table(name: &str, columns: Vec<Column>) -> Table {
+    Table {
+        name: s(name),
+        schema: None,
+        columns,
+        indexes: vec![],
+        foreign_keys: vec![],
+        uniques: vec![],
+        checks: vec![],
+    }
+}
+
+fn id() -> Column {
+    Column {
+        primary_key: true,
+        identity: true,
+        ..col("id", T::Integer)
+    }
+}
+
+/// The first models: every column type and every kind of default.
+fn v1() -> Schema {
+    let users = Table {
+        indexes: vec![
+            Index {
+                name: s("ix_users_born"),
+                columns: names(&["born"]),
+                unique: false,
+            },
+            Index {
+                name: s("ux_users_nickname"),
+                columns: names(&["nickname"]),
+                unique: true,
+            },
+        ],
+        checks: vec![Check {
+            name: s("ck_users_score"),
+            expr: s("score >= 0"),
+        }],
+        ..table(
+            "users",
+            vec![
+                id(),
+                Column {
+                    nullable: Some(false),
+                    unique: true,
+                    ..col("email", T::String(255))
+                },
+                Column {
+                    nullable: Some(false),
+                    default: Some(D::Bool(true)),
+                    ..col("active", T::Boolean)
+                },
+                Column {
+                    default: Some(D::Int(0)),
+                    ..col("score", T::Integer)
+                },
+                Column {
+                    default: Some(D::Now),
+                    ..col("created_at", T::DateTime)
+                },
+                Column {
+                    default: Some(D::NewUuid),
+                    ..col("token", T::Uuid)
+                },
+                col("note", T::Text),
+                Column {
+                    default: Some(D::Float(1.5)),
+                    ..col("price", T::Decimal(10, 2))
+                },
+                Column {
+                    default: Some(D::Float(-0.25)),
+                    ..col("ratio", T::Float)
+                },
+                col("born", T::Date),
+                col("wakes", T::Time),
+                Column {
+                    default: Some(D::Now),
+                    ..col("seen_at", T::DateTimeTz)
+                },
+                col("hash", T::Binary(16)),
+                col("photo", T::Blob),
+                col("prefs", T::Json),
+                Column {
+                    default: Some(D::Int(-3)),
+                    ..col("small", T::SmallInt)
+                },
+                col("big", T::BigInt),
+                Column {
+                    default: Some(D::Str(s("it's me"))),
+                    ..col("nickname", T::String(50))
+                },
+            ],
+        )
+    };
+    let posts = Table {
+        foreign_keys: vec![ForeignKey {
+            name: s("fk_posts_user"),
+            columns: names(&["user_id"]),
+            ref_table: s("users"),
+            ref_columns: names(&["id"]),
+            on_delete: Some(OnDelete::Cascade),
+        }],
+        uniques: vec![Unique {
+            name: s("uq_posts_user_title"),
+            columns: names(&["user_id", "title"]),
+        }],
+        ..table(
+            "posts",
+            vec![
+                id(),
+                Column {
+                    nullable: Some(false),
+                    ..col("user_id", T::Integer)
+                },
+                Column {
+                    default: Some(D::Str(s("new"))),
+                    ..col("title", T::String(100))
+                },
+            ],
+        )
+    };
+    Schema::from_tables([users, posts])
+}
+
+/// The changed models: a table added, columns dropped, altered and added, a
+/// new foreign key, a new check, indexes dropped and added.
+fn v2() -> Schema {
+    let mut schema = v1();
+    for t in schema.tables.values_mut() {
+        match t.name.as_str() {
+            "users" => {
+                t.columns.retain(|c| c.name != "wakes");
+                for c in &mut t.columns {
+                    if c.name == "score" {
+                        c.ty = T::BigInt;
+                        c.nullable = Some(false);
+                        c.default = Some(D::Int(1));
+                    }
+                }
+                t.columns.push(col("bio", T::String(200)));
+                t.indexes.retain(|i| i.name != "ix_users_born");
+                t.indexes.push(Index {
+                    name: s("ix_users_score"),
+                    columns: names(&["score"]),
+                    unique: false,
+                });
+            }
+            _ => {
+                t.columns.push(col("editor_id", T::Integer));
+                t.foreign_keys.push(ForeignKey {
+                    name: s("fk_posts_editor"),
+                    columns: names(&["editor_id"]),
+                    ref_table: s("users"),
+                    ref_columns: names(&["id"]),
+                    on_delete: Some(OnDelete::SetNull),
+                });
+                t.indexes.push(Index {
+                    name: s("ix_posts_editor"),
+                    columns: names(&["editor_id"]),
+                    unique: false,
+                });
+                t.checks.push(Check {
+                    name: s("ck_posts_title"),
+                    expr: s("title <> ''"),
+                });
+            }
+        }
+    }
+    let tags = Table {
+        foreign_keys: vec![ForeignKey {
+            name: s("fk_tags_post"),
+            columns: names(&["post_id"]),
+            ref_table: s("posts"),
+            ref_columns: names(&["id"]),
+            on_delete: None,
+        }],
+        ..table(
+            "tags",
+            vec![
+                id(),
+                Column {
+                    nullable: Some(false),
+                    ..col("post_id", T::Integer)
+                },
+                col("name", T::String(30)),
+            ],
+        )
+    };
+    schema
+        .tables
+        .insert(rev_schema::TableName::new(None, "tags"), tags);
+    schema
+}
+
+/// Runs the operations that turn `from` into `to` as one step.
+fn migrate(backend: &mut dyn Backend, revision: &str, from: &Schema, to: &Schema) {
+    let ops = diff(from, to).ops;
+    assert!(!ops.is_empty());
+    let mut folded = from.clone();
+    let statements = rev_sql::render_migration(backend.dialect(), &ops, &mut folded).unwrap();
+    let step = Step {
+        statements,
+        ..raw_step(revision, Direction::Upgrade, &[], &[], &[])
+    };
+    backend.run_step(&tables(), &step).unwrap();
+}
+
+/// Returns what the live database has that `expected` does not, as operations.
+fn drift(backend: &mut dyn Backend, expected: &Schema) -> Vec<String> {
+    let live = backend.introspect(&tables()).unwrap();
+    let kind = backend.dialect().kind();
+    let found = diff(expected, &reconcile(&live, expected, kind));
+    let mut out: Vec<String> = found.ops.iter().map(|op| format!("{op:?}")).collect();
+    out.extend(found.notes);
+    out
+}
+
+fn round_trip(backend: &mut dyn Backend, add_column_by_hand: &str) {
+    backend.ensure_tables(&tables()).unwrap();
+    assert_eq!(drift(backend, &Schema::default()), Vec::<String>::new());
+
+    migrate(backend, "one", &Schema::default(), &v1());
+    assert_eq!(drift(backend, &v1()), Vec::<String>::new());
+
+    migrate(backend, "two", &v1(), &v2());
+    assert_eq!(drift(backend, &v2()), Vec::<String>::new());
+
+    migrate(backend, "two_down", &v2(), &v1());
+    assert_eq!(drift(backend, &v1()), Vec::<String>::new());
+
+    let step = raw_step(
+        "by_hand",
+        Direction::Upgrade,
+        &[add_column_by_hand],
+        &[],
+        &[],
+    );
+    backend.run_step(&tables(), &step).unwrap();
+    let found = drift(backend, &v1());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("AddColumn") && found[0].contains("\"nickname2\""),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn sqlite_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut backend = rev_db::connect(&url).unwrap();
+    round_trip(
+        backend.as_mut(),
+        "ALTER TABLE users ADD COLUMN nickname2 VARCHAR(10)",
+    );
+}
+
+#[test]
+fn postgres_round_trip() {
+    let Some(db) = TempDb::postgres() else {
+        return;
+    };
+    let mut backend = rev_db::connect(&db.url).unwrap();
+    round_trip(
+        backend.as_mut(),
+        "ALTER TABLE users ADD COLUMN nickname2 VARCHAR(10)",
+    );
+}
+
+#[test]
+fn mysql_round_trip() {
+    let Some(db) = TempDb::mysql() else {
+        return;
+    };
+    let mut backend = rev_db::connect(&db.url).unwrap();
+    round_trip(
+        backend.as_mut(),
+        "ALTER TABLE users ADD COLUMN nickname2 VARCHAR(10)",
+    );
+}
+
+#[test]
+fn version_and_history_tables_are_never_introspected() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut backend = rev_db::connect(&url).unwrap();
+    backend.ensure_tables(&tables()).unwrap();
+    let step = raw_step(
+        "a",
+        Direction::Upgrade,
+        &["CREATE TABLE x (y INTEGER)"],
+        &[],
+        &["a"],
+    );
+    backend.run_step(&tables(), &step).unwrap();
+    let live = backend.introspect(&tables()).unwrap();
+    let found: Vec<&str> = live.tables.keys().map(|k| k.name.as_str()).collect();
+    assert_eq!(found, ["x"]);
+}
