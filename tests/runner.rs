@@ -1,5 +1,6 @@
 //! End-to-end tests of the built `rev` binary, in one test binary (as jj does).
 
 mod common;
+mod test_autogenerate;
 mod test_offline;
 mod test_sqlite;

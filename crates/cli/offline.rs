@@ -415,6 +415,8 @@ pub struct RevisionArgs<'a> {
     pub rev_id: Option<&'a str>,
     /// `--autogenerate`.
     pub autogenerate: bool,
+    /// `--from-db`: autogenerate against the live database.
+    pub from_db: bool,
 }
 
 /// `rev revision`.
@@ -439,7 +441,8 @@ pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> 
     };
     let parents = graph.ids(&parent_nodes);
     let (upgrade, downgrade) = if args.autogenerate {
-        let (found, downgrade) = crate::autogen::generate(&project, &parent_nodes)?;
+        let (found, downgrade) =
+            crate::autogen::generate(ctx, &project, &parent_nodes, args.from_db)?;
         for note in &found.notes {
             eprintln!("warning: {note}");
         }
