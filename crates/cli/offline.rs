@@ -448,9 +448,11 @@ pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> 
         }
         if found.ops.is_empty() {
             if !ctx.cli.quiet {
-                ctx.line(
-                    "No changes: the models match what the migrations build; nothing written",
-                )?;
+                ctx.line(if args.from_db {
+                    "No changes: the models match the database; nothing written"
+                } else {
+                    "No changes: the models match what the migrations build; nothing written"
+                })?;
             }
             return Ok(());
         }

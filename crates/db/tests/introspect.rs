@@ -215,6 +215,56 @@ fn v2() -> Schema {
     schema
 }
 
+/// Returns a schema as one line per column, index and constraint, for snapshots.
+fn show(schema: &Schema) -> String {
+    let mut out = Vec::new();
+    for table in schema.tables.values() {
+        out.push(format!("table {}", table.name));
+        for c in &table.columns {
+            let mut flags = Vec::new();
+            if c.primary_key {
+                flags.push("pk".to_owned());
+            }
+            if c.identity {
+                flags.push("identity".to_owned());
+            }
+            if c.unique {
+                flags.push("unique".to_owned());
+            }
+            if let Some(n) = c.nullable {
+                flags.push(if n { "null" } else { "not null" }.to_owned());
+            }
+            if let Some(d) = &c.default {
+                flags.push(format!("default {d:?}"));
+            }
+            out.push(
+                format!("  {} {:?} {}", c.name, c.ty, flags.join(" "))
+                    .trim_end()
+                    .to_owned(),
+            );
+        }
+        for i in &table.indexes {
+            out.push(format!(
+                "  index {} {:?} unique={}",
+                i.name, i.columns, i.unique
+            ));
+        }
+        for u in &table.uniques {
+            out.push(format!("  unique {} {:?}", u.name, u.columns));
+        }
+        for f in &table.foreign_keys {
+            out.push(format!(
+                "  fk {} {:?} -> {} {:?} {:?}",
+                f.name, f.columns, f.ref_table, f.ref_columns, f.on_delete
+            ));
+        }
+        for c in &table.checks {
+            out.push(format!("  check {} {}", c.name, c.expr));
+        }
+    }
+    out.join("\n")
+}
+
 /// Runs the operations that turn `from` into `to` as one step.
 fn migrate(backend: &mut dyn Backend, revision: &str, from: &Schema, to: &Schema) {
     let ops = diff(from, to).ops;
@@ -238,12 +288,15 @@ fn drift(backend: &mut dyn Backend, expected: &Schema) -> Vec<String> {
     out
 }
 
-fn round_trip(backend: &mut dyn Backend, add_column_by_hand: &str) {
+/// Runs the round trip and returns the catalog's own reading of the first
+/// models, before it is reconciled with them.
+fn round_trip(backend: &mut dyn Backend, add_column_by_hand: &str) -> String {
     backend.ensure_tables(&tables()).unwrap();
     assert_eq!(drift(backend, &Schema::default()), Vec::<String>::new());
 
     migrate(backend, "one", &Schema::default(), &v1());
     assert_eq!(drift(backend, &v1()), Vec::<String>::new());
+    let raw = show(&backend.introspect(&tables()).unwrap());
 
     migrate(backend, "two", &v1(), &v2());
     assert_eq!(drift(backend, &v2()), Vec::<String>::new());
@@ -265,6 +318,7 @@ fn round_trip(backend: &mut dyn Backend, add_column_by_hand: &str) {
         found[0].starts_with("AddColumn") && found[0].contains("\"nickname2\""),
         "{found:#?}"
     );
+    raw
 }
 
 #[test]
@@ -272,10 +326,11 @@ fn sqlite_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let mut backend = rev_db::connect(&url).unwrap();
-    round_trip(
+    let raw = round_trip(
         backend.as_mut(),
         "ALTER TABLE users ADD COLUMN nickname2 VARCHAR(10)",
     );
+    insta::assert_snapshot!("sqlite_catalog", raw);
 }
 
 #[test]
@@ -284,10 +339,11 @@ fn postgres_round_trip() {
         return;
     };
     let mut backend = rev_db::connect(&db.url).unwrap();
-    round_trip(
+    let raw = round_trip(
         backend.as_mut(),
         "ALTER TABLE users ADD COLUMN nickname2 VARCHAR(10)",
     );
+    insta::assert_snapshot!("postgres_catalog", raw);
 }
 
 #[test]
@@ -296,10 +352,11 @@ fn mysql_round_trip() {
         return;
     };
     let mut backend = rev_db::connect(&db.url).unwrap();
-    round_trip(
+    let raw = round_trip(
         backend.as_mut(),
         "ALTER TABLE users ADD COLUMN nickname2 VARCHAR(10)",
     );
+    insta::assert_snapshot!("mysql_catalog", raw);
 }
 
 #[test]
