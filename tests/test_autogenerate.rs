@@ -399,3 +399,50 @@ fn from_db_needs_autogenerate() {
     let run = env.rev(&["revision", "--from-db", "-m", "x"]);
     assert_eq!(run.code, 2, "{}", run.all());
 }
+
+#[test]
+fn check_db_does_not_create_a_missing_sqlite_file() {
+    let env = TestEnv::new();
+    let run = env.rev(&["check", "--db"]);
+    assert!(!env.path().join("rev.db").exists());
+    assert_snapshot!(run.all(), @r"
+    error: cannot compare the database with the migrations: rev.db does not exist
+    hint: run `rev upgrade heads` to create it
+    [exit 1]
+    ");
+}
+
+#[test]
+fn check_db_reports_drift_as_json() {
+    let env = TestEnv::new();
+    let db = Db::sqlite(&env);
+    write_models(&env, MODELS_V1);
+    ok(
+        &env,
+        &db,
+        &[
+            "revision",
+            "--autogenerate",
+            "-m",
+            "first",
+            "--rev-id",
+            "r1",
+        ],
+    );
+    ok(&env, &db, &["upgrade", "heads"]);
+    db.exec("DROP INDEX ix_users_born");
+    let run = rev(&env, &db, &["check", "--db", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_snapshot!(run.stdout, @r#"
+    {
+      "findings": [
+        {
+          "kind": "db_drift",
+          "message": "the database differs from what the migrations build at its current revision (r1); changed by hand?\n  - index ix_users_born on users",
+          "severity": "error"
+        }
+      ],
+      "ok": false
+    }
+    "#);
+}

@@ -115,7 +115,17 @@ fn live_schema(
 /// Returns what `rev check --db` finds: differences between the live database
 /// and the schema the migrations build up to the database's current heads.
 pub fn db_findings(ctx: &Ctx, project: &Project) -> Result<Vec<Finding>, CliError> {
-    let mut backend = connect(ctx, project)?;
+    let url = database_url(ctx, project)?;
+    // Opening a missing SQLite file would create it: there is nothing to compare.
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if !std::path::Path::new(path).exists() {
+            return Err(CliError::fail(format!(
+                "cannot compare the database with the migrations: {path} does not exist"
+            ))
+            .hint("run `rev upgrade heads` to create it"));
+        }
+    }
+    let mut backend = rev_db::connect(&url)?;
     let rows = backend.current_heads(&version_tables(project))?;
     let nodes = project.graph.lookup_all(&rows).map_err(|id| {
         CliError::fail(format!(

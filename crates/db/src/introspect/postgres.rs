@@ -23,7 +23,8 @@ const COLUMNS: &str =
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
     JOIN pg_namespace n ON n.oid = c.relnamespace \
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-    WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped \
+    WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+    AND a.attnum > 0 AND NOT a.attisdropped \
     ORDER BY c.relname, a.attnum";
 
 const CONSTRAINTS: &str = "SELECT c.relname::text, k.conname::text, k.contype::text, \
