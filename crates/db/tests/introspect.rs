@@ -455,3 +455,124 @@ fn mssql_round_trip() {
     let live = backend.introspect(&tables()).unwrap();
     assert!(live.tables.is_empty(), "{live:#?}");
 }
+
+/// Runs hand-written DDL and returns what the catalog reads back.
+fn read_hand_written(backend: &mut dyn Backend, statements: &[&str]) -> String {
+    backend.ensure_tables(&tables()).unwrap();
+    let step = raw_step("by_hand", Direction::Upgrade, statements, &[], &[]);
+    backend.run_step(&tables(), &step).unwrap();
+    show(&backend.introspect(&tables()).unwrap())
+}
+
+#[test]
+fn sqlite_reads_hand_written_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut backend = rev_db::connect(&url).unwrap();
+    let found = read_hand_written(
+        backend.as_mut(),
+        &[
+            "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, \
+             rating REAL DEFAULT 0.5, meta, CHECK (rating >= 0))",
+            "CREATE TABLE books (id integer primary key autoincrement, \
+             author_id INTEGER REFERENCES authors(id) ON DELETE SET NULL, \
+             title varchar(80) default 'x' /* a comment */, \
+             CONSTRAINT ck_title CHECK (length(title) > 0), \
+             CONSTRAINT uq_books UNIQUE (author_id, title))",
+            "CREATE INDEX ix_books_title ON books (title)",
+            "CREATE INDEX ix_books_expr ON books (lower(title))",
+        ],
+    );
+    insta::assert_snapshot!(found, @r#"
+    table authors
+      id Integer pk
+      name Text unique not null
+      rating Float default Float(0.5)
+      meta Custom("")
+      check authors_check_1 rating >= 0
+    table books
+      id Integer pk identity
+      author_id Integer
+      title String(80) default Str("x")
+      index ix_books_expr ["<expression>"] unique=false
+      index ix_books_title ["title"] unique=false
+      unique uq_books ["author_id", "title"]
+      fk books_fk_1 ["author_id"] -> authors ["id"] Some(SetNull)
+      check ck_title length(title) > 0
+    "#);
+}
+
+#[test]
+fn postgres_reads_hand_written_tables() {
+    let Some(db) = TempDb::postgres() else {
+        return;
+    };
+    let mut backend = rev_db::connect(&db.url).unwrap();
+    let found = read_hand_written(
+        backend.as_mut(),
+        &[
+            "CREATE TABLE authors (id serial PRIMARY KEY, name text NOT NULL UNIQUE, \
+             rating real DEFAULT 0.5, born timestamp(3) DEFAULT now(), CHECK (rating >= 0))",
+            "CREATE TABLE books (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+             author_id int REFERENCES authors(id) ON DELETE SET NULL, \
+             title varchar(80) DEFAULT 'x', tags text[], \
+             CONSTRAINT ck_title CHECK (length(title) > 0 AND title IN ('a', 'b')), \
+             CONSTRAINT uq_books UNIQUE (author_id, title))",
+            "CREATE INDEX ix_books_title ON books (title)",
+            "CREATE INDEX ix_books_expr ON books (lower(title))",
+        ],
+    );
+    insta::assert_snapshot!(found, @r#"
+    table authors
+      id Integer pk identity
+      name Text unique not null
+      rating Custom("real") default Float(0.5)
+      born DateTime default Now
+      check authors_rating_check rating >= (0)::double precision
+    table books
+      id BigInt pk identity
+      author_id Integer
+      title String(80) default Str("x")
+      tags Custom("text[]")
+      index ix_books_expr ["<expression>"] unique=false
+      index ix_books_title ["title"] unique=false
+      unique uq_books ["author_id", "title"]
+      fk books_author_id_fkey ["author_id"] -> authors ["id"] Some(SetNull)
+      check ck_title (length((title)::text) > 0) AND ((title)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))
+    "#);
+}
+
+#[test]
+fn mysql_reads_hand_written_tables() {
+    let Some(db) = TempDb::mysql() else {
+        return;
+    };
+    let mut backend = rev_db::connect(&db.url).unwrap();
+    let found = read_hand_written(
+        backend.as_mut(),
+        &[
+            "CREATE TABLE authors (id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, \
+             name VARCHAR(100) NOT NULL UNIQUE, rating FLOAT DEFAULT 0.5, \
+             active BOOL DEFAULT TRUE, CHECK (rating >= 0))",
+            "CREATE TABLE books (id BIGINT AUTO_INCREMENT PRIMARY KEY, author_id INT UNSIGNED, \
+             title VARCHAR(80) DEFAULT 'x', \
+             CONSTRAINT fk_books_author FOREIGN KEY (author_id) REFERENCES authors(id) ON DELETE SET NULL, \
+             CONSTRAINT uq_books UNIQUE (author_id, title), INDEX ix_books_title (title))",
+        ],
+    );
+    insta::assert_snapshot!(found, @r#"
+    table authors
+      id Custom("int(10) unsigned") pk identity
+      name String(100) unique not null
+      rating Custom("float") default Float(0.5)
+      active Boolean default Int(1)
+      check CONSTRAINT_1 `rating` >= 0
+    table books
+      id BigInt pk identity
+      author_id Custom("int(10) unsigned")
+      title String(80) default Str("x")
+      index ix_books_title ["title"] unique=false
+      unique uq_books ["author_id", "title"]
+      fk fk_books_author ["author_id"] -> authors ["id"] Some(SetNull)
+    "#);
+}

@@ -99,7 +99,8 @@ fn reconcile_column(column: &mut Column, declared: &Column, kind: DialectKind) {
     {
         column.ty = declared.ty.clone();
     }
-    if column.is_nullable() == declared.is_nullable() {
+    // Servers make an identity column NOT NULL whatever the model says.
+    if column.is_nullable() == declared.is_nullable() || (column.identity && declared.identity) {
         column.nullable = declared.nullable;
     }
     let ty = &declared.ty;
@@ -381,20 +382,21 @@ pub fn parse_default(kind: DialectKind, ty: &ColumnType, text: &str) -> Option<D
 /// `Custom` with the catalog's text when no model type matches.
 pub fn parse_type(kind: DialectKind, text: &str) -> ColumnType {
     let lower = text.trim().to_ascii_lowercase();
+    // The name without its arguments, which PostgreSQL writes mid-name:
+    // `timestamp(3) with time zone` is a `timestamp with time zone`.
     let (base, args) = match lower.split_once('(') {
-        Some((base, rest)) => (
-            base.trim().to_owned(),
-            rest.split(')').next().unwrap_or_default().to_owned(),
-        ),
+        Some((head, rest)) => {
+            let (args, tail) = rest.split_once(')').unwrap_or((rest, ""));
+            let base = format!("{} {}", head.trim(), tail.trim());
+            (base.trim().to_owned(), args.to_owned())
+        }
         None => (lower.clone(), String::new()),
     };
-    let suffix = lower.rsplit(')').next().unwrap_or_default().trim();
     let nums: Vec<&str> = args.split(',').map(str::trim).collect();
     let n = nums.first().and_then(|x| x.parse::<u32>().ok());
     let m = nums.get(1).and_then(|x| x.parse::<u8>().ok());
     let custom = || ColumnType::Custom(text.trim().to_owned());
-    let unsigned = suffix.contains("unsigned") || base.contains("unsigned");
-    if unsigned {
+    if base.contains("unsigned") || base.contains("zerofill") || base.ends_with("[]") {
         return custom();
     }
     match (kind, base.as_str()) {

@@ -52,7 +52,8 @@ pub(crate) fn read(conn: &Connection, tables: &VersionTables) -> Result<Schema, 
 struct Definition {
     /// Named UNIQUE table constraints.
     uniques: Vec<Unique>,
-    /// Named CHECK table constraints, with the expression as written.
+    /// CHECK table constraints, with the expression as written; unnamed ones
+    /// are called `<table>_check_<n>`.
     checks: Vec<Check>,
     /// Foreign-key constraint names by (columns, referenced table), in order.
     fk_names: Vec<(Vec<String>, String, String)>,
@@ -66,7 +67,7 @@ fn read_table(
     name: &str,
     sql: &str,
 ) -> Result<rev_schema::Table, DbError> {
-    let definition = parse_definition(sql);
+    let definition = parse_definition(name, sql);
     let mut table = empty_table(name);
 
     let mut stmt = conn
@@ -128,10 +129,12 @@ fn read_table(
             .query_map([], |row| row.get(2))
             .and_then(Iterator::collect)
             .map_err(|e| fail("index columns", e))?;
-        // An index on an expression has no column name there.
-        let Some(columns) = columns.into_iter().collect::<Option<Vec<String>>>() else {
-            continue;
-        };
+        // An index on an expression has no column name there; the model cannot
+        // declare one, so it reads as a column the table does not have.
+        let columns: Vec<String> = columns
+            .into_iter()
+            .map(|c| c.unwrap_or_else(|| "<expression>".to_owned()))
+            .collect();
         if origin == "u" {
             if let Some(named) = definition.uniques.iter().find(|u| u.columns == columns) {
                 table.uniques.push(named.clone());
@@ -305,7 +308,7 @@ fn ident_list(tokens: &[(Token, usize, usize)]) -> (Vec<String>, usize) {
 
 /// Splits a `CREATE TABLE` text into its column and constraint definitions
 /// and reads what the pragmas leave out.
-fn parse_definition(sql: &str) -> Definition {
+fn parse_definition(table: &str, sql: &str) -> Definition {
     let tokens = tokenize(sql);
     let mut def = Definition::default();
     let Some(open) = tokens.iter().position(|(t, _, _)| *t == Token::Punct('(')) else {
@@ -356,9 +359,11 @@ fn parse_definition(sql: &str) -> Definition {
                 def.uniques.push(Unique { name, columns });
             }
         } else if keyword(rest.first(), "check") {
-            let (Some(name), Some((Token::Punct('('), open_at, _))) = (name, rest.get(1)) else {
+            let Some((Token::Punct('('), open_at, _)) = rest.get(1) else {
                 continue;
             };
+            // An unnamed check is named as it would be reported; rev names every check it makes.
+            let name = name.unwrap_or_else(|| format!("{table}_check_{}", def.checks.len() + 1));
             let mut depth = 0;
             for (token, _, end) in &rest[1..] {
                 match token {
@@ -398,6 +403,7 @@ mod tests {
     #[test]
     fn definitions_give_names_checks_and_autoincrement() {
         let def = parse_definition(
+            "t",
             "CREATE TABLE \"t\" (\n    \"id\" INTEGER PRIMARY KEY AUTOINCREMENT,\n    \"a\" VARCHAR(10) DEFAULT 'x,(y' CHECK (a <> ''),\n    CONSTRAINT \"uq_a\" UNIQUE (\"a\", \"id\"),\n    CONSTRAINT \"ck \"\"odd\" CHECK (length(a) > 1 AND (id > 0)),\n    CONSTRAINT \"fk_t\" FOREIGN KEY (\"a\") REFERENCES \"u\" (\"b\") ON DELETE CASCADE\n)",
         );
         assert_eq!(def.autoincrement.as_deref(), Some("id"));

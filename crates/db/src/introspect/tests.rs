@@ -26,6 +26,22 @@ fn catalog_types_read_as_model_types() {
     assert_eq!(parse_type(K::Sqlite, "VARCHAR(255)"), T::String(255));
     assert_eq!(parse_type(K::Sqlite, "CHAR(36)"), T::Uuid);
     assert_eq!(parse_type(K::Postgres, "real"), T::Custom("real".into()));
+    assert_eq!(
+        parse_type(K::Postgres, "timestamp(3) with time zone"),
+        T::DateTimeTz
+    );
+    assert_eq!(
+        parse_type(K::Postgres, "time(3) without time zone"),
+        T::Time
+    );
+    assert_eq!(
+        parse_type(K::Postgres, "text[]"),
+        T::Custom("text[]".into())
+    );
+    assert_eq!(
+        parse_type(K::Postgres, "character varying(20)[]"),
+        T::Custom("character varying(20)[]".into())
+    );
 }
 
 #[test]
