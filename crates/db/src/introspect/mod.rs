@@ -298,7 +298,8 @@ fn string_literal(text: &str) -> Option<String> {
     Some(out)
 }
 
-fn is_numeric(ty: &ColumnType) -> bool {
+/// Returns whether a column of this type holds numbers (booleans are 0 and 1 on most servers).
+pub(crate) fn is_numeric(ty: &ColumnType) -> bool {
     matches!(
         ty,
         ColumnType::Integer

@@ -113,7 +113,10 @@ pub(crate) fn read(
             c.default = default.and_then(|d| {
                 // MySQL 8 gives a literal default unquoted and marks expressions;
                 // MariaDB quotes literals.
-                let text = if mariadb || extra.contains("default_generated") || is_number(&d) {
+                let text = if mariadb
+                    || extra.contains("default_generated")
+                    || (super::is_numeric(&ty) && is_number(&d))
+                {
                     d
                 } else {
                     format!("'{}'", d.replace('\'', "''"))
