@@ -350,3 +350,53 @@ pub fn diff(from: &Schema, to: &Schema) -> Diff {
     ops.extend(table_drops);
     Diff { ops, notes }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ColumnType, ForeignKey, Unique};
+
+    fn table(name: &str, columns: &[&str]) -> Table {
+        Table {
+            name: name.to_owned(),
+            schema: None,
+            columns: columns
+                .iter()
+                .map(|c| Column {
+                    name: (*c).to_owned(),
+                    ty: ColumnType::Integer,
+                    nullable: None,
+                    primary_key: false,
+                    identity: false,
+                    unique: false,
+                    default: None,
+                })
+                .collect(),
+            indexes: vec![],
+            foreign_keys: vec![],
+            uniques: vec![],
+            checks: vec![],
+        }
+    }
+
+    #[test]
+    fn new_foreign_keys_come_after_the_uniques_they_reference_on_any_table() {
+        let from = Schema::from_tables([table("a", &["x"]), table("z", &["code"])]);
+        let mut a = table("a", &["x"]);
+        a.foreign_keys.push(ForeignKey {
+            name: "fk_a_z".into(),
+            columns: vec!["x".into()],
+            ref_table: "z".into(),
+            ref_columns: vec!["code".into()],
+            on_delete: None,
+        });
+        let mut z = table("z", &["code"]);
+        z.uniques.push(Unique {
+            name: "uq_z_code".into(),
+            columns: vec!["code".into()],
+        });
+        let to = Schema::from_tables([a, z]);
+        let kinds: Vec<&str> = diff(&from, &to).ops.iter().map(Operation::kind).collect();
+        assert_eq!(kinds, ["AddUnique", "AddForeignKey"]);
+    }
+}
