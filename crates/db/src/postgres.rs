@@ -449,6 +449,10 @@ impl Backend for PostgresBackend {
         Ok(last_applied(rows))
     }
 
+    fn introspect(&mut self, tables: &Tables) -> Result<rev_schema::Schema, DbError> {
+        crate::introspect::postgres::read(&self.runtime, &self.client, tables)
+    }
+
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
         let version_table = self.version_table(tables);
         let history_table = self.history_table(tables);

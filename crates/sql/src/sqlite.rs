@@ -43,7 +43,7 @@ impl Sqlite {
 
     /// Returns the type as SQLite declares it; the name keeps the model's
     /// intent while SQLite derives the column's affinity from it.
-    fn column_type(&self, ty: &ColumnType) -> String {
+    pub fn column_type(&self, ty: &ColumnType) -> String {
         match ty {
             ColumnType::Integer => "INTEGER".to_owned(),
             ColumnType::BigInt => "BIGINT".to_owned(),
@@ -63,7 +63,8 @@ impl Sqlite {
         }
     }
 
-    fn default_value(&self, default: &Default) -> Result<String, RenderError> {
+    /// Returns the SQL expression of a default value as SQLite stores it.
+    pub fn default_value(&self, default: &Default) -> Result<String, RenderError> {
         Ok(match default {
             Default::Int(v) => v.to_string(),
             Default::Float(v) if v.is_finite() => format!("{v:?}"),
