@@ -334,16 +334,30 @@ impl Dialect for Mysql {
                 // constraint the folded schema does not know (made by raw SQL)
                 // gets the generic DROP CONSTRAINT of MySQL 8.0.19+ and MariaDB.
                 let found = before.table(schema.as_deref(), table);
-                let clause = match found {
-                    Some(t) if t.foreign_keys.iter().any(|fk| &fk.name == name) => {
-                        "DROP FOREIGN KEY"
+                let qualified = self.qualified(schema.as_deref(), table);
+                if let Some(fk) =
+                    found.and_then(|t| t.foreign_keys.iter().find(|fk| &fk.name == name))
+                {
+                    let mut statements = vec![Statement::new(format!(
+                        "ALTER TABLE {qualified} DROP FOREIGN KEY {}",
+                        self.quote_ident(name)
+                    ))];
+                    // MySQL gives a foreign key without a usable index one of its
+                    // own, named after the constraint, and keeps it when the key goes.
+                    if found.is_some_and(|t| !has_index_led_by(t, &fk.columns)) {
+                        statements.push(Statement::new(format!(
+                            "ALTER TABLE {qualified} DROP INDEX {}",
+                            self.quote_ident(name)
+                        )));
                     }
+                    return Ok(statements);
+                }
+                let clause = match found {
                     Some(t) if t.uniques.iter().any(|u| &u.name == name) => "DROP INDEX",
                     _ => "DROP CONSTRAINT",
                 };
                 format!(
-                    "ALTER TABLE {} {clause} {}",
-                    self.qualified(schema.as_deref(), table),
+                    "ALTER TABLE {qualified} {clause} {}",
                     self.quote_ident(name)
                 )
             }
@@ -391,4 +405,25 @@ impl Dialect for Mysql {
     fn transactional_ddl(&self) -> bool {
         false
     }
+}
+
+/// Returns whether some index of the table (primary key, unique constraint or
+/// declared index) starts with `columns`, so MySQL needed no index of its own
+/// for a foreign key on them.
+fn has_index_led_by(table: &rev_schema::Table, columns: &[String]) -> bool {
+    let leads = |index: &[String]| {
+        index.len() >= columns.len() && index.iter().zip(columns).all(|(a, b)| a == b)
+    };
+    let primary: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.clone())
+        .collect();
+    let single_unique =
+        |c: &rev_schema::Column| c.unique && columns.len() == 1 && columns.first() == Some(&c.name);
+    leads(&primary)
+        || table.columns.iter().any(single_unique)
+        || table.uniques.iter().any(|u| leads(&u.columns))
+        || table.indexes.iter().any(|i| leads(&i.columns))
 }
