@@ -9,7 +9,7 @@ use rev_schema::{
 };
 
 use crate::postgres::{on_delete, raw_sql};
-use crate::{Dialect, DialectKind, RenderError, Statement};
+use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
 /// Renders operations and version-table statements for MySQL 8 and MariaDB 10.5+.
 #[derive(Debug, Clone, Copy, Default)]
@@ -377,29 +377,13 @@ impl Dialect for Mysql {
         "?".to_owned()
     }
 
-    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY ({})\n)",
-            self.qualified(schema, table),
-            self.quote_ident("version_num"),
-            self.quote_ident(&format!("{table}_pkc")),
-            self.quote_ident("version_num"),
-        ))]
-    }
-
-    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        let q = |name: &str| self.quote_ident(name);
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n    {} VARCHAR(32) NOT NULL,\n    {} VARCHAR(16) NOT NULL,\n    {} VARCHAR(128) NOT NULL,\n    {} DATETIME(6) NOT NULL,\n    {} BIGINT NOT NULL,\n    {} VARCHAR(128) NOT NULL\n)",
-            self.qualified(schema, table),
-            q("id"),
-            q("revision"),
-            q("direction"),
-            q("checksum"),
-            q("started_at"),
-            q("duration_ms"),
-            q("applied_by"),
-        ))]
+    fn history_types(&self) -> HistoryTypes {
+        HistoryTypes {
+            id: "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+            timestamp: "DATETIME(6)",
+            integer: "BIGINT",
+            applied_by: "VARCHAR(128)",
+        }
     }
 
     fn transactional_ddl(&self) -> bool {

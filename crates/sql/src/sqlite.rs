@@ -24,7 +24,7 @@
 
 use rev_schema::{Column, ColumnType, Default, OnDelete, Operation, Schema, Table, TableName};
 
-use crate::{Dialect, DialectKind, RenderError, Statement};
+use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
 /// The SQLite dialect: `"quoted"` identifiers, `?N` placeholders, table rebuilds.
 #[derive(Debug, Clone, Copy, Default)]
@@ -390,29 +390,13 @@ impl Dialect for Sqlite {
         }
     }
 
-    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY ({})\n)",
-            self.qualified(schema, table),
-            self.quote_ident("version_num"),
-            self.quote_ident(&format!("{table}_pkc")),
-            self.quote_ident("version_num"),
-        ))]
-    }
-
-    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        let q = |c: &str| self.quote_ident(c);
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} INTEGER PRIMARY KEY AUTOINCREMENT,\n    {} VARCHAR(32) NOT NULL,\n    {} VARCHAR(16) NOT NULL,\n    {} VARCHAR(128) NOT NULL,\n    {} TEXT NOT NULL,\n    {} INTEGER NOT NULL,\n    {} VARCHAR(255) NOT NULL\n)",
-            self.qualified(schema, table),
-            q("id"),
-            q("revision"),
-            q("direction"),
-            q("checksum"),
-            q("started_at"),
-            q("duration_ms"),
-            q("applied_by"),
-        ))]
+    fn history_types(&self) -> HistoryTypes {
+        HistoryTypes {
+            id: "INTEGER PRIMARY KEY AUTOINCREMENT",
+            timestamp: "TEXT",
+            integer: "INTEGER",
+            applied_by: "VARCHAR(255)",
+        }
     }
 
     fn script_preamble(&self) -> Vec<Statement> {
