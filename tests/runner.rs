@@ -1,6 +1,8 @@
 //! End-to-end tests of the built `rev` binary, in one test binary (as jj does).
 
 mod common;
+mod test_autogenerate;
 mod test_mssql_scripts;
 mod test_offline;
+mod test_servers;
 mod test_sqlite;

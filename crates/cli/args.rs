@@ -76,6 +76,10 @@ pub enum Command {
         /// Fill the migration from the difference between models and migrations.
         #[arg(long)]
         autogenerate: bool,
+        /// With --autogenerate: compare the models with the live database
+        /// (which must be at the new revision's parent) instead of the migrations.
+        #[arg(long = "from-db", requires = "autogenerate")]
+        from_db: bool,
     },
     /// Write a revision that joins several heads.
     Merge {
@@ -146,7 +150,8 @@ pub enum Command {
     },
     /// Report graph problems, several heads, edited applied migrations and model drift.
     Check {
-        /// Also compare the live database with the migrations.
+        /// Also compare the live database with the migrations at its current
+        /// revisions, and report changes made by hand.
         #[arg(long)]
         db: bool,
     },

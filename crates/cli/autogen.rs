@@ -1,11 +1,23 @@
-//! Autogenerate: the declared models compared with the schema the migrations build.
+//! Autogenerate: the declared models compared with the schema the migrations
+//! build, or with the live database (`--from-db`); and `rev check --db`, which
+//! compares the live database with the migrations at its current heads.
+//!
+//! A live schema is compared after [`rev_db::introspect::reconcile`]: what the
+//! database's dialect cannot tell apart from the declared schema (a type's
+//! spelling, a default the server rewrote, a check expression it re-printed,
+//! compared in a normalised form) counts as the same.
 
+use std::collections::BTreeSet;
+
+use rev_db::{Backend, Tables};
 use rev_graph::NodeIndex;
 use rev_project::Project;
-use rev_schema::{diff, Diff, Operation, Schema};
+use rev_schema::{diff, Diff, Operation, Schema, TableName};
 
 use crate::error::CliError;
-use crate::online::schema_at;
+use crate::offline::Finding;
+use crate::online::{database_url, schema_at};
+use crate::Ctx;
 
 /// Returns the declared models as a schema, or an error when the project has none.
 pub fn models(project: &Project) -> Result<Schema, CliError> {
@@ -17,16 +29,137 @@ pub fn models(project: &Project) -> Result<Schema, CliError> {
     Ok(Schema::from_tables(tables))
 }
 
-/// Returns the upgrade (migrations at `parents` → models) and its downgrade.
+/// Returns the upgrade (the schema at `parents` → models) and its downgrade;
+/// with `from_db` the schema at `parents` is read from the live database,
+/// which must stand at exactly `parents`.
 pub fn generate(
+    ctx: &Ctx,
     project: &Project,
     parents: &[NodeIndex],
+    from_db: bool,
 ) -> Result<(Diff, Vec<Operation>), CliError> {
     let desired = models(project)?;
-    let current = schema_at(project, parents)?;
+    let current = if from_db {
+        let mut backend = connect(ctx, project)?;
+        let tables = version_tables(project);
+        let rows = backend.current_heads(&tables)?;
+        let wanted: BTreeSet<&str> = parents.iter().map(|&n| project.graph.id(n)).collect();
+        let found: BTreeSet<&str> = rows.iter().map(String::as_str).collect();
+        if wanted != found {
+            let show = |ids: &BTreeSet<&str>| {
+                if ids.is_empty() {
+                    "<base>".to_owned()
+                } else {
+                    ids.iter().copied().collect::<Vec<_>>().join(", ")
+                }
+            };
+            return Err(CliError::fail(format!(
+                "the database is at {}, not at {}, the parent of the new revision: it is not up to date",
+                show(&found),
+                show(&wanted)
+            ))
+            .hint("run `rev upgrade heads` first, or autogenerate without --from-db"));
+        }
+        live_schema(backend.as_mut(), project, &desired)?
+    } else {
+        schema_at(project, parents)?
+    };
     let upgrade = diff(&current, &desired);
     let downgrade = diff(&desired, &current).ops;
     Ok((upgrade, downgrade))
+}
+
+/// Returns the version and history tables that rev.ron names.
+fn version_tables(project: &Project) -> Tables {
+    Tables {
+        schema: project.config.schema.clone(),
+        version: project.config.version_table.clone(),
+        history: project.config.history_table.clone(),
+    }
+}
+
+fn connect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Backend>, CliError> {
+    let url = database_url(ctx, project)?;
+    Ok(rev_db::connect(&url)?)
+}
+
+/// Returns the live database's schema, its tables addressed as `declared`
+/// addresses them and reconciled with `declared` (see the module comment).
+fn live_schema(
+    backend: &mut dyn Backend,
+    project: &Project,
+    declared: &Schema,
+) -> Result<Schema, CliError> {
+    let live = backend.introspect(&version_tables(project))?;
+    let configured = project.config.schema.as_deref();
+    // The catalog is read in the configured schema; a declared table there may
+    // name that schema or none.
+    let mut aligned = Schema::default();
+    for (key, mut table) in live.tables {
+        let named = TableName::new(configured, &key.name);
+        let address = if configured.is_some() && declared.tables.contains_key(&named) {
+            named
+        } else {
+            key
+        };
+        table.schema.clone_from(&address.schema);
+        aligned.tables.insert(address, table);
+    }
+    Ok(rev_db::introspect::reconcile(
+        &aligned,
+        declared,
+        backend.dialect().kind(),
+    ))
+}
+
+/// Returns what `rev check --db` finds: differences between the live database
+/// and the schema the migrations build up to the database's current heads.
+pub fn db_findings(ctx: &Ctx, project: &Project) -> Result<Vec<Finding>, CliError> {
+    let url = database_url(ctx, project)?;
+    // Opening a missing SQLite file would create it: there is nothing to compare.
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if !std::path::Path::new(path).exists() {
+            return Err(CliError::fail(format!(
+                "cannot compare the database with the migrations: {path} does not exist"
+            ))
+            .hint("run `rev upgrade heads` to create it"));
+        }
+    }
+    let mut backend = rev_db::connect(&url)?;
+    let rows = backend.current_heads(&version_tables(project))?;
+    let nodes = project.graph.lookup_all(&rows).map_err(|id| {
+        CliError::fail(format!(
+            "the database is at revision `{id}`, which no migration file declares"
+        ))
+    })?;
+    let expected = schema_at(project, &nodes)?;
+    let live = live_schema(backend.as_mut(), project, &expected)?;
+    let found = diff(&expected, &live);
+    let mut findings = Vec::new();
+    if !found.ops.is_empty() {
+        let at = if rows.is_empty() {
+            "<base>".to_owned()
+        } else {
+            rows.join(", ")
+        };
+        let list: Vec<String> = found.ops.iter().map(summary).collect();
+        findings.push(Finding {
+            severity: "error",
+            kind: "db_drift",
+            message: format!(
+                "the database differs from what the migrations build at its current revision ({at}); changed by hand?\n  {}",
+                list.join("\n  ")
+            ),
+        });
+    }
+    for note in found.notes {
+        findings.push(Finding {
+            severity: "error",
+            kind: "db_drift",
+            message: format!("the database differs from the migrations: {note}"),
+        });
+    }
+    Ok(findings)
 }
 
 /// Returns a one-line summary of an operation, for what autogenerate and check print.

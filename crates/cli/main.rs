@@ -93,6 +93,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             depends_on,
             rev_id,
             autogenerate,
+            from_db,
         } => {
             let args = offline::RevisionArgs {
                 message,
@@ -101,6 +102,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 depends_on,
                 rev_id: rev_id.as_deref(),
                 autogenerate: *autogenerate,
+                from_db: *from_db,
             };
             offline::revision(&mut ctx, &args)?;
         }
@@ -136,11 +138,14 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(ctx: &mut Ctx, _db: bool) -> Result<ExitCode, CliError> {
+fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
     let mut findings = offline::graph_findings(&project);
     findings.extend(online::checksum_findings(ctx, &project));
     findings.extend(model_findings(&project)?);
+    if db {
+        findings.extend(autogen::db_findings(ctx, &project)?);
+    }
     let failed = findings.iter().any(|f| f.severity == "error");
     if ctx.format(&[Format::Text, Format::Json])? == Format::Json {
         let list: Vec<serde_json::Value> = findings

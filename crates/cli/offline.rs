@@ -464,6 +464,8 @@ pub struct RevisionArgs<'a> {
     pub rev_id: Option<&'a str>,
     /// `--autogenerate`.
     pub autogenerate: bool,
+    /// `--from-db`: autogenerate against the live database.
+    pub from_db: bool,
 }
 
 /// `rev revision`.
@@ -488,15 +490,18 @@ pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> 
     };
     let parents = graph.ids(&parent_nodes);
     let (upgrade, downgrade) = if args.autogenerate {
-        let (found, downgrade) = crate::autogen::generate(&project, &parent_nodes)?;
+        let (found, downgrade) =
+            crate::autogen::generate(ctx, &project, &parent_nodes, args.from_db)?;
         for note in &found.notes {
             eprintln!("warning: {note}");
         }
         if found.ops.is_empty() {
             if !ctx.cli.quiet {
-                ctx.line(
-                    "No changes: the models match what the migrations build; nothing written",
-                )?;
+                ctx.line(if args.from_db {
+                    "No changes: the models match the database; nothing written"
+                } else {
+                    "No changes: the models match what the migrations build; nothing written"
+                })?;
             }
             return Ok(());
         }

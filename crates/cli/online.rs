@@ -345,6 +345,33 @@ fn print_plan(
     Ok(())
 }
 
+/// Returns, for a step whose statements commit one by one, what to do about
+/// those that stayed applied when statement `index` (1-based) failed. At the
+/// first statement, the likely cause is an earlier run killed part-way: its
+/// statements stayed while the version table still says they never ran, so
+/// the rerun trips over them (e.g. "table already exists").
+fn kept_statements_hint(dialect: &dyn Dialect, step: &Step, index: usize) -> Option<String> {
+    let reason = if !dialect.transactional_ddl() {
+        format!("{} commits each DDL statement at once", dialect.kind())
+    } else if !step.transactional {
+        format!("revision {} runs outside a transaction", step.revision)
+    } else {
+        return None;
+    };
+    let revision = &step.revision;
+    Some(if index <= 1 {
+        format!(
+            "{reason}: if an earlier run of revision {revision} was interrupted, the statements \
+             it ran stay applied; undo them by hand, then run rev again"
+        )
+    } else {
+        format!(
+            "{reason}: undo by hand what revision {revision} applied before the failure (or \
+             make those statements safe to run twice), then run rev again"
+        )
+    })
+}
+
 /// Runs steps one by one, reporting each; on failure, says what was applied before.
 ///
 /// On a terminal a progress bar on stderr shows how far a long run is; piped
@@ -372,7 +399,14 @@ fn run_steps(
         let started = Instant::now();
         if let Err(error) = backend.run_step(tables, step) {
             bar.abandon();
+            let failed_at = match &error {
+                DbError::Statement { index, .. } => Some(*index),
+                _ => None,
+            };
             let mut err = CliError::from(error);
+            if let (Some(index), None) = (failed_at, &err.hint) {
+                err.hint = kept_statements_hint(backend.dialect(), step, index);
+            }
             let before = if done.is_empty() {
                 "nothing was applied before it".to_owned()
             } else {

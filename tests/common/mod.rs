@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+pub mod servers;
+
 /// What one run of `rev` printed and how it exited.
 pub struct Run {
     pub stdout: String,

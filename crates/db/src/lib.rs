@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rev_sql::Dialect;
 
+pub mod introspect;
 pub mod mssql;
 pub mod mysql;
 pub mod postgres;
@@ -109,4 +110,10 @@ pub trait Backend {
     /// Runs one step: its statements, its version-table change and its history
     /// row, in one transaction unless the step is not transactional.
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError>;
+
+    /// Returns the user tables of the configured schema (`tables.schema`, else
+    /// the connection's default) as the catalog describes them, never the
+    /// version and history tables; tables carry no schema name. Compare the
+    /// result with a declared schema through [`introspect::reconcile`].
+    fn introspect(&mut self, tables: &Tables) -> Result<rev_schema::Schema, DbError>;
 }

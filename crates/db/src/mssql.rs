@@ -580,6 +580,13 @@ impl Backend for MssqlBackend {
         Ok(applied)
     }
 
+    fn introspect(&mut self, tables: &Tables) -> Result<rev_schema::Schema, DbError> {
+        let Self {
+            runtime, client, ..
+        } = self;
+        crate::introspect::mssql::read(runtime, client, tables)
+    }
+
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
         let Self {
             runtime,

@@ -437,6 +437,11 @@ impl Backend for MysqlBackend {
         Ok(last_applied(rows))
     }
 
+    fn introspect(&mut self, tables: &Tables) -> Result<rev_schema::Schema, DbError> {
+        let (runtime, conn) = self.parts()?;
+        crate::introspect::mysql::read(runtime, conn, tables)
+    }
+
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
         let version_table = self.version_table(tables);
         let history_table = self.history_table(tables);

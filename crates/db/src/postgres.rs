@@ -77,6 +77,22 @@ impl PostgresBackend {
                 })?;
         // The connection task makes progress whenever a later `block_on` runs.
         runtime.spawn(connection);
+        // A runner killed mid-statement otherwise leaves its session running
+        // until the statement ends, holding the migration lock and its table
+        // locks, so every rerun waits or times out. Since PostgreSQL 14 the
+        // server can notice the dead client and roll back; older servers do
+        // not know the setting and keep their old behaviour.
+        match runtime.block_on(client.batch_execute("SET client_connection_check_interval = 1000"))
+        {
+            Ok(()) => {}
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => {}
+            Err(e) => {
+                return Err(DbError::Connect {
+                    target,
+                    message: pg_message(&e),
+                })
+            }
+        }
         Ok(PostgresBackend {
             runtime,
             client,
@@ -431,6 +447,10 @@ impl Backend for PostgresBackend {
                 .collect::<Result<Vec<_>, DbError>>()
         })?;
         Ok(last_applied(rows))
+    }
+
+    fn introspect(&mut self, tables: &Tables) -> Result<rev_schema::Schema, DbError> {
+        crate::introspect::postgres::read(&self.runtime, &self.client, tables)
     }
 
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {

@@ -445,6 +445,10 @@ impl Backend for SqliteBackend {
         Ok(version::applied_checksums(rows))
     }
 
+    fn introspect(&mut self, tables: &VersionTables) -> Result<rev_schema::Schema, DbError> {
+        crate::introspect::sqlite::read(&self.conn, tables)
+    }
+
     fn run_step(&mut self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
         if step.transactional {
             self.run_in_transaction(tables, step)

@@ -116,7 +116,8 @@ fn column_change(
 ///
 /// Order: constraints and indexes that go away are dropped first; then new
 /// tables are created (referenced ones first), columns added and altered, new
-/// constraints and indexes added; then columns and tables dropped (referencing
+/// indexes, uniques and checks added, then new foreign keys on existing tables
+/// (so one can reference a unique added here); then columns and tables dropped (referencing
 /// tables first). So a foreign key never points at a missing table in either
 /// direction, and the same function gives the downgrade with its arguments swapped.
 pub fn diff(from: &Schema, to: &Schema) -> Diff {
@@ -124,6 +125,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Diff {
     let mut creates = Vec::new();
     let mut columns = Vec::new();
     let mut adds = Vec::new();
+    let mut fk_adds = Vec::new();
     let mut late_fks = Vec::new();
     let mut column_drops = Vec::new();
     let mut table_drops = Vec::new();
@@ -263,11 +265,13 @@ pub fn diff(from: &Schema, to: &Schema) -> Diff {
             }
         }
 
-        for (n, fk) in &new_fks {
-            if old_fks.get(n) != Some(fk) {
-                adds.push(Operation::AddForeignKey {
+        for (n, i) in &new_indexes {
+            if old_indexes.get(n) != Some(i) {
+                adds.push(Operation::CreateIndex {
+                    name: (*n).to_owned(),
                     table: table.clone(),
-                    foreign_key: (*fk).clone(),
+                    columns: i.columns.clone(),
+                    unique: i.unique,
                     schema: schema.clone(),
                 });
             }
@@ -290,13 +294,14 @@ pub fn diff(from: &Schema, to: &Schema) -> Diff {
                 });
             }
         }
-        for (n, i) in &new_indexes {
-            if old_indexes.get(n) != Some(i) {
-                adds.push(Operation::CreateIndex {
-                    name: (*n).to_owned(),
+        // New foreign keys go after every other addition, on every table: one
+        // may reference a new unique, and MySQL only makes an index of its own
+        // for a foreign key whose columns no index covers yet.
+        for (n, fk) in &new_fks {
+            if old_fks.get(n) != Some(fk) {
+                fk_adds.push(Operation::AddForeignKey {
                     table: table.clone(),
-                    columns: i.columns.clone(),
-                    unique: i.unique,
+                    foreign_key: (*fk).clone(),
                     schema: schema.clone(),
                 });
             }
@@ -340,7 +345,58 @@ pub fn diff(from: &Schema, to: &Schema) -> Diff {
     ops.extend(late_fks);
     ops.extend(columns);
     ops.extend(adds);
+    ops.extend(fk_adds);
     ops.extend(column_drops);
     ops.extend(table_drops);
     Diff { ops, notes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ColumnType, ForeignKey, Unique};
+
+    fn table(name: &str, columns: &[&str]) -> Table {
+        Table {
+            name: name.to_owned(),
+            schema: None,
+            columns: columns
+                .iter()
+                .map(|c| Column {
+                    name: (*c).to_owned(),
+                    ty: ColumnType::Integer,
+                    nullable: None,
+                    primary_key: false,
+                    identity: false,
+                    unique: false,
+                    default: None,
+                })
+                .collect(),
+            indexes: vec![],
+            foreign_keys: vec![],
+            uniques: vec![],
+            checks: vec![],
+        }
+    }
+
+    #[test]
+    fn new_foreign_keys_come_after_the_uniques_they_reference_on_any_table() {
+        let from = Schema::from_tables([table("a", &["x"]), table("z", &["code"])]);
+        let mut a = table("a", &["x"]);
+        a.foreign_keys.push(ForeignKey {
+            name: "fk_a_z".into(),
+            columns: vec!["x".into()],
+            ref_table: "z".into(),
+            ref_columns: vec!["code".into()],
+            on_delete: None,
+        });
+        let mut z = table("z", &["code"]);
+        z.uniques.push(Unique {
+            name: "uq_z_code".into(),
+            columns: vec!["code".into()],
+        });
+        let to = Schema::from_tables([a, z]);
+        let kinds: Vec<&str> = diff(&from, &to).ops.iter().map(Operation::kind).collect();
+        assert_eq!(kinds, ["AddUnique", "AddForeignKey"]);
+    }
 }

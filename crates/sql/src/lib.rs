@@ -207,6 +207,19 @@ impl Step {
     }
 }
 
+/// The dialect-specific column types of the history table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryTypes {
+    /// The `id` column's type with its auto-increment and primary key.
+    pub id: &'static str,
+    /// The type of `started_at`.
+    pub timestamp: &'static str,
+    /// The type of `duration_ms`.
+    pub integer: &'static str,
+    /// The type of `applied_by`.
+    pub applied_by: &'static str,
+}
+
 /// What a dialect must know how to write.
 pub trait Dialect: Send + Sync {
     /// Returns which dialect this is.
@@ -237,11 +250,39 @@ pub trait Dialect: Send + Sync {
 
     /// Returns the statements that create the version table when it is missing:
     /// Alembic's shape, `version_num VARCHAR(32) NOT NULL` with primary key `<table>_pkc`.
-    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement>;
+    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
+        let version_num = self.quote_ident("version_num");
+        vec![Statement::new(format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    {version_num} VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY ({version_num})\n)",
+            self.qualified(schema, table),
+            self.quote_ident(&format!("{table}_pkc")),
+        ))]
+    }
 
     /// Returns the statements that create the history table when it is missing
     /// (DESIGN.md §6: id, revision, direction, checksum, started_at, duration_ms, applied_by).
-    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement>;
+    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
+        let types = self.history_types();
+        let q = |name: &str| self.quote_ident(name);
+        vec![Statement::new(format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    {} {},\n    {} VARCHAR(32) NOT NULL,\n    {} VARCHAR(16) NOT NULL,\n    {} VARCHAR(128) NOT NULL,\n    {} {} NOT NULL,\n    {} {} NOT NULL,\n    {} {} NOT NULL\n)",
+            self.qualified(schema, table),
+            q("id"),
+            types.id,
+            q("revision"),
+            q("direction"),
+            q("checksum"),
+            q("started_at"),
+            types.timestamp,
+            q("duration_ms"),
+            types.integer,
+            q("applied_by"),
+            types.applied_by,
+        ))]
+    }
+
+    /// Returns the column types of the history table in this dialect.
+    fn history_types(&self) -> HistoryTypes;
 
     /// Returns the statement that opens a transaction.
     fn begin_transaction(&self) -> &'static str {

@@ -16,7 +16,7 @@ use rev_schema::{
     Table, Unique,
 };
 
-use crate::{Dialect, DialectKind, RenderError, Statement};
+use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
 /// Renders operations and version-table statements as T-SQL for SQL Server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -832,20 +832,34 @@ impl Dialect for Mssql {
         ))]
     }
 
+    fn history_types(&self) -> HistoryTypes {
+        HistoryTypes {
+            id: "BIGINT IDENTITY(1,1) NOT NULL",
+            timestamp: "DATETIME2",
+            integer: "BIGINT",
+            applied_by: "NVARCHAR(128)",
+        }
+    }
+
     fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
         let name = self.qualified(schema, table);
+        let types = self.history_types();
         vec![Statement::new(format!(
             "IF OBJECT_ID({}, N'U') IS NULL\n\
              CREATE TABLE {name} (\n    \
-             [id] BIGINT IDENTITY(1,1) NOT NULL,\n    \
+             [id] {},\n    \
              [revision] VARCHAR(32) NOT NULL,\n    \
              [direction] VARCHAR(16) NOT NULL,\n    \
              [checksum] VARCHAR(128) NOT NULL,\n    \
-             [started_at] DATETIME2 NOT NULL,\n    \
-             [duration_ms] BIGINT NOT NULL,\n    \
-             [applied_by] NVARCHAR(128) NOT NULL,\n    \
+             [started_at] {} NOT NULL,\n    \
+             [duration_ms] {} NOT NULL,\n    \
+             [applied_by] {} NOT NULL,\n    \
              CONSTRAINT {} PRIMARY KEY ([id])\n)",
             self.string_literal(&name),
+            types.id,
+            types.timestamp,
+            types.integer,
+            types.applied_by,
             self.quote_ident(&format!("{table}_pkc")),
         ))]
     }

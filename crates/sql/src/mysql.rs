@@ -9,7 +9,7 @@ use rev_schema::{
 };
 
 use crate::postgres::{on_delete, raw_sql};
-use crate::{Dialect, DialectKind, RenderError, Statement};
+use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
 /// Renders operations and version-table statements for MySQL 8 and MariaDB 10.5+.
 #[derive(Debug, Clone, Copy, Default)]
@@ -334,16 +334,30 @@ impl Dialect for Mysql {
                 // constraint the folded schema does not know (made by raw SQL)
                 // gets the generic DROP CONSTRAINT of MySQL 8.0.19+ and MariaDB.
                 let found = before.table(schema.as_deref(), table);
-                let clause = match found {
-                    Some(t) if t.foreign_keys.iter().any(|fk| &fk.name == name) => {
-                        "DROP FOREIGN KEY"
+                let qualified = self.qualified(schema.as_deref(), table);
+                if let Some(fk) =
+                    found.and_then(|t| t.foreign_keys.iter().find(|fk| &fk.name == name))
+                {
+                    let mut statements = vec![Statement::new(format!(
+                        "ALTER TABLE {qualified} DROP FOREIGN KEY {}",
+                        self.quote_ident(name)
+                    ))];
+                    // MySQL gives a foreign key without a usable index one of its
+                    // own, named after the constraint, and keeps it when the key goes.
+                    if found.is_some_and(|t| !has_index_led_by(t, &fk.columns)) {
+                        statements.push(Statement::new(format!(
+                            "ALTER TABLE {qualified} DROP INDEX {}",
+                            self.quote_ident(name)
+                        )));
                     }
+                    return Ok(statements);
+                }
+                let clause = match found {
                     Some(t) if t.uniques.iter().any(|u| &u.name == name) => "DROP INDEX",
                     _ => "DROP CONSTRAINT",
                 };
                 format!(
-                    "ALTER TABLE {} {clause} {}",
-                    self.qualified(schema.as_deref(), table),
+                    "ALTER TABLE {qualified} {clause} {}",
                     self.quote_ident(name)
                 )
             }
@@ -363,32 +377,37 @@ impl Dialect for Mysql {
         "?".to_owned()
     }
 
-    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY ({})\n)",
-            self.qualified(schema, table),
-            self.quote_ident("version_num"),
-            self.quote_ident(&format!("{table}_pkc")),
-            self.quote_ident("version_num"),
-        ))]
-    }
-
-    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        let q = |name: &str| self.quote_ident(name);
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n    {} VARCHAR(32) NOT NULL,\n    {} VARCHAR(16) NOT NULL,\n    {} VARCHAR(128) NOT NULL,\n    {} DATETIME(6) NOT NULL,\n    {} BIGINT NOT NULL,\n    {} VARCHAR(128) NOT NULL\n)",
-            self.qualified(schema, table),
-            q("id"),
-            q("revision"),
-            q("direction"),
-            q("checksum"),
-            q("started_at"),
-            q("duration_ms"),
-            q("applied_by"),
-        ))]
+    fn history_types(&self) -> HistoryTypes {
+        HistoryTypes {
+            id: "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+            timestamp: "DATETIME(6)",
+            integer: "BIGINT",
+            applied_by: "VARCHAR(128)",
+        }
     }
 
     fn transactional_ddl(&self) -> bool {
         false
     }
+}
+
+/// Returns whether some index of the table (primary key, unique constraint or
+/// declared index) starts with `columns`, so MySQL needed no index of its own
+/// for a foreign key on them.
+fn has_index_led_by(table: &rev_schema::Table, columns: &[String]) -> bool {
+    let leads = |index: &[String]| {
+        index.len() >= columns.len() && index.iter().zip(columns).all(|(a, b)| a == b)
+    };
+    let primary: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.clone())
+        .collect();
+    let single_unique =
+        |c: &rev_schema::Column| c.unique && columns.len() == 1 && columns.first() == Some(&c.name);
+    leads(&primary)
+        || table.columns.iter().any(single_unique)
+        || table.uniques.iter().any(|u| leads(&u.columns))
+        || table.indexes.iter().any(|i| leads(&i.columns))
 }

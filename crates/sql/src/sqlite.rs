@@ -24,7 +24,7 @@
 
 use rev_schema::{Column, ColumnType, Default, OnDelete, Operation, Schema, Table, TableName};
 
-use crate::{Dialect, DialectKind, RenderError, Statement};
+use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
 /// The SQLite dialect: `"quoted"` identifiers, `?N` placeholders, table rebuilds.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,7 +43,7 @@ impl Sqlite {
 
     /// Returns the type as SQLite declares it; the name keeps the model's
     /// intent while SQLite derives the column's affinity from it.
-    fn column_type(&self, ty: &ColumnType) -> String {
+    pub fn column_type(&self, ty: &ColumnType) -> String {
         match ty {
             ColumnType::Integer => "INTEGER".to_owned(),
             ColumnType::BigInt => "BIGINT".to_owned(),
@@ -63,7 +63,8 @@ impl Sqlite {
         }
     }
 
-    fn default_value(&self, default: &Default) -> Result<String, RenderError> {
+    /// Returns the SQL expression of a default value as SQLite stores it.
+    pub fn default_value(&self, default: &Default) -> Result<String, RenderError> {
         Ok(match default {
             Default::Int(v) => v.to_string(),
             Default::Float(v) if v.is_finite() => format!("{v:?}"),
@@ -389,29 +390,13 @@ impl Dialect for Sqlite {
         }
     }
 
-    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY ({})\n)",
-            self.qualified(schema, table),
-            self.quote_ident("version_num"),
-            self.quote_ident(&format!("{table}_pkc")),
-            self.quote_ident("version_num"),
-        ))]
-    }
-
-    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        let q = |c: &str| self.quote_ident(c);
-        vec![Statement::new(format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {} INTEGER PRIMARY KEY AUTOINCREMENT,\n    {} VARCHAR(32) NOT NULL,\n    {} VARCHAR(16) NOT NULL,\n    {} VARCHAR(128) NOT NULL,\n    {} TEXT NOT NULL,\n    {} INTEGER NOT NULL,\n    {} VARCHAR(255) NOT NULL\n)",
-            self.qualified(schema, table),
-            q("id"),
-            q("revision"),
-            q("direction"),
-            q("checksum"),
-            q("started_at"),
-            q("duration_ms"),
-            q("applied_by"),
-        ))]
+    fn history_types(&self) -> HistoryTypes {
+        HistoryTypes {
+            id: "INTEGER PRIMARY KEY AUTOINCREMENT",
+            timestamp: "TEXT",
+            integer: "INTEGER",
+            applied_by: "VARCHAR(255)",
+        }
     }
 
     fn script_preamble(&self) -> Vec<Statement> {

@@ -321,11 +321,8 @@ impl Dialect for Batched {
     fn placeholder(&self, index: usize) -> String {
         Sqlite.placeholder(index)
     }
-    fn create_version_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        Sqlite.create_version_table(schema, table)
-    }
-    fn create_history_table(&self, schema: Option<&str>, table: &str) -> Vec<Statement> {
-        Sqlite.create_history_table(schema, table)
+    fn history_types(&self) -> rev_sql::HistoryTypes {
+        Sqlite.history_types()
     }
     fn script_preamble(&self) -> Vec<Statement> {
         vec![Statement::new("SET XACT_ABORT ON")]
