@@ -20,13 +20,19 @@ use crate::error::CliError;
 pub struct Ctx {
     /// The parsed command line.
     pub cli: Cli,
+    /// The subcommand's name, for messages.
+    pub command_name: &'static str,
     out: io::StdoutLock<'static>,
 }
 
 impl Ctx {
     /// Loads the project named by `--config`.
     pub fn project(&self) -> Result<Project, CliError> {
-        Ok(Project::load(&self.cli.config)?)
+        match Project::load(&self.cli.config) {
+            Ok(project) => Ok(project),
+            Err(rev_project::ProjectError::NoConfig(path)) => Err(no_config(&path)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Returns the output format, refusing one the command does not offer;
@@ -38,10 +44,15 @@ impl Ctx {
             // `text` is each command's human form, whatever it is called there.
             Some(Format::Text) => Ok(default),
             Some(format) if allowed.contains(&format) => Ok(format),
-            Some(format) => Err(CliError::usage(format!(
-                "this command does not offer --format {}",
-                format!("{format:?}").to_lowercase()
-            ))),
+            Some(format) => {
+                let offered: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
+                Err(CliError::usage(format!(
+                    "`rev {}` does not offer --format {}; it offers {}",
+                    self.command_name,
+                    format.name(),
+                    offered.join(", ")
+                )))
+            }
         }
     }
 
@@ -67,6 +78,7 @@ impl Ctx {
 
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let mut ctx = Ctx {
+        command_name: cli.command.name(),
         cli,
         out: io::stdout().lock(),
     };
@@ -191,6 +203,34 @@ fn model_findings(project: &Project) -> Result<Vec<offline::Finding>, CliError> 
         });
     }
     Ok(findings)
+}
+
+/// Returns the error for a missing config file, pointing at a `rev.ron` in a
+/// parent directory when the user runs rev from inside a project.
+fn no_config(path: &std::path::Path) -> CliError {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let shown = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let error = CliError::fail(format!("no config file at {}", shown.display()));
+    let found = (!path.is_absolute() && path.components().count() == 1)
+        .then(|| {
+            cwd.ancestors()
+                .skip(1)
+                .map(|dir| dir.join(path))
+                .find(|candidate| candidate.is_file())
+        })
+        .flatten();
+    match found {
+        Some(config) => error.hint(format!(
+            "this looks like a subdirectory of the project at {}: run rev there, or pass --config {}",
+            config.parent().unwrap_or(&cwd).display(),
+            config.display()
+        )),
+        None => error.hint("run `rev init` to create a project here, or pass --config <path/to/rev.ron>"),
+    }
 }
 
 fn main() -> ExitCode {

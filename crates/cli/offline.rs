@@ -67,6 +67,31 @@ fn history_line(project: &Project, node: NodeIndex) -> String {
     )
 }
 
+/// Returns a revision as `-v` lists it: id and markers, parents, dependencies,
+/// labels, file and message, then a blank line (Alembic's `history -v`).
+pub fn verbose_block(project: &Project, node: NodeIndex) -> String {
+    let graph = &project.graph;
+    let mut text = format!("Rev: {}\n", describe(project, node));
+    let parents = match graph.parents(node) {
+        [] => "<base>".to_owned(),
+        parents => graph.ids(parents).join(", "),
+    };
+    let _ = writeln!(text, "Parent: {parents}");
+    let deps = graph.depends_on(node);
+    if !deps.is_empty() {
+        let _ = writeln!(text, "Also depends on: {}", graph.ids(deps).join(", "));
+    }
+    let labels = graph.branch_labels(node);
+    if !labels.is_empty() {
+        let _ = writeln!(text, "Branch names: {}", labels.join(", "));
+    }
+    if let Some(file) = project.file(node) {
+        let _ = writeln!(text, "Path: {}", file.path.display());
+    }
+    let _ = writeln!(text, "\n    {}\n", message(project, node));
+    text
+}
+
 fn print_revisions(
     ctx: &mut Ctx,
     project: &Project,
@@ -92,13 +117,15 @@ fn print_revisions(
 pub fn heads(ctx: &mut Ctx) -> Result<(), CliError> {
     let project = ctx.project()?;
     let heads = project.graph.heads();
-    let verbose = ctx.cli.verbose;
-    print_revisions(ctx, &project, &heads, |n| {
-        if verbose {
-            history_line(&project, n)
-        } else {
-            format!("{} {}", describe(&project, n), message(&project, n))
+    if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+        for &node in &heads {
+            let block = verbose_block(&project, node);
+            ctx.text(&block)?;
         }
+        return Ok(());
+    }
+    print_revisions(ctx, &project, &heads, |n| {
+        format!("{} {}", describe(&project, n), message(&project, n))
     })
 }
 
@@ -152,6 +179,13 @@ pub fn history(ctx: &mut Ctx, range: Option<&str>) -> Result<(), CliError> {
             project.graph.history_range(from.as_deref(), to.as_deref())
         }
     };
+    if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+        for &node in &nodes {
+            let block = verbose_block(&project, node);
+            ctx.text(&block)?;
+        }
+        return Ok(());
+    }
     print_revisions(ctx, &project, &nodes, |n| history_line(&project, n))
 }
 
@@ -512,16 +546,25 @@ pub fn merge(
     nodes.sort_unstable();
     nodes.dedup();
     if nodes.len() < 2 {
-        return Err(CliError::fail(format!(
-            "nothing to merge: {} given ({})",
-            if nodes.is_empty() {
-                "no revision"
-            } else {
-                "one revision"
-            },
-            graph.ids(&nodes).join(", ")
-        ))
-        .hint("`rev heads` lists the heads a merge can join"));
+        let what = match (revisions.is_empty(), nodes.as_slice()) {
+            (true, []) => "there are no revisions yet".to_owned(),
+            (true, [one]) => format!("there is only one head ({})", graph.id(*one)),
+            (false, _) => format!(
+                "{} names only {}",
+                revisions.join(" "),
+                match graph.ids(&nodes).as_slice() {
+                    [] => "base".to_owned(),
+                    ids => format!("one revision ({})", ids.join(", ")),
+                }
+            ),
+            (true, _) => "fewer than two heads".to_owned(),
+        };
+        let hint = if graph.is_empty() {
+            "`rev revision -m <message>` writes the first revision"
+        } else {
+            "`rev heads` lists the heads a merge can join"
+        };
+        return Err(CliError::fail(format!("nothing to merge: {what}")).hint(hint));
     }
     for &a in &nodes {
         for &b in &nodes {
@@ -593,25 +636,18 @@ pub fn graph_findings(project: &Project) -> Vec<Finding> {
 
 /// `rev init`.
 pub fn init(ctx: &mut Ctx, dir: &Path) -> Result<(), CliError> {
-    let dialect = ctx
-        .cli
-        .dialect
-        .clone()
-        .unwrap_or_else(|| "sqlite".to_owned());
-    if !["sqlite", "mssql", "postgres", "mysql"].contains(&dialect.as_str()) {
-        return Err(CliError::usage(format!(
-            "unknown dialect `{dialect}`: expected mssql, sqlite, postgres or mysql"
-        )));
-    }
-    let created = rev_project::init(dir, &dialect)?;
+    let dialect = ctx.cli.dialect.map_or("sqlite", rev_sql::DialectKind::name);
+    let created = rev_project::init(dir, dialect)?;
     if !ctx.cli.quiet {
         for path in created {
             ctx.line(&format!("Created {}", path.display()))?;
         }
-        ctx.line(&format!(
-            "Next: cd {} && rev revision -m \"create users\"",
-            dir.display()
-        ))?;
+        let cd = if dir == Path::new(".") {
+            String::new()
+        } else {
+            format!("cd {} && ", dir.display())
+        };
+        ctx.line(&format!("Next: {cd}rev revision -m \"create users\""))?;
     }
     Ok(())
 }

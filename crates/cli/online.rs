@@ -204,16 +204,38 @@ fn dialect_of_url(url: &str) -> Option<DialectKind> {
     }
 }
 
-/// Returns the dialect of offline scripts: `--dialect`, else the URL's, else SQLite.
+/// Returns the dialect of offline scripts: `--dialect`, else the URL's. Without
+/// either there is no telling which database the script is for, and a script
+/// in the wrong dialect is worse than none.
 fn offline_dialect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Dialect>, CliError> {
-    let kind = match &ctx.cli.dialect {
-        Some(name) => name.parse::<DialectKind>().map_err(CliError::usage)?,
-        None => database_url(ctx, project)
-            .ok()
-            .and_then(|url| dialect_of_url(&url))
-            .unwrap_or(DialectKind::Sqlite),
+    let kind = match ctx.cli.dialect {
+        Some(kind) => kind,
+        None => {
+            let url = database_url(ctx, project).map_err(|_| {
+                CliError::usage(
+                    "--sql needs to know the database: no --dialect and no database URL",
+                )
+                .hint("pass --dialect mssql|sqlite|postgres|mysql, or --url <URL>")
+            })?;
+            dialect_of_url(&url).ok_or_else(|| {
+                CliError::usage(format!(
+                    "--sql cannot tell the dialect from the database URL `{}`",
+                    redact_url(&url)
+                ))
+                .hint("pass --dialect mssql|sqlite|postgres|mysql")
+            })?
+        }
     };
     Ok(rev_sql::dialect(kind))
+}
+
+/// Returns a URL's scheme and what follows the `@`, keeping any password out.
+fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rsplit_once('@')) {
+        (Some((scheme, _)), Some((_, rest))) => format!("{scheme}://…@{rest}"),
+        _ if url.to_ascii_lowercase().contains("password") => "<a connection string>".to_owned(),
+        _ => url.to_owned(),
+    }
 }
 
 /// Which command a migration run serves.
@@ -272,7 +294,36 @@ pub fn offline(ctx: &mut Ctx, movement: Move, target: &str) -> Result<(), CliErr
 /// Connects, with the password kept out of any message.
 fn connect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Backend>, CliError> {
     let url = database_url(ctx, project)?;
-    Ok(rev_db::connect(&url)?)
+    rev_db::connect(&url).map_err(|error| {
+        let hint = match &error {
+            DbError::Connect { .. } => Some(
+                "check the URL (from --url, DATABASE_URL or `url` in rev.ron), the user and password, and that the server is running",
+            ),
+            DbError::InvalidUrl(_) | DbError::UnsupportedScheme(_) => Some(
+                "URLs look like sqlite://app.db, postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db or mssql://user:pass@host:1433/db",
+            ),
+            _ => None,
+        };
+        let mut err = CliError::from(error);
+        if err.hint.is_none() {
+            err.hint = hint.map(str::to_owned);
+        }
+        err
+    })
+}
+
+/// Prints the statements of each step, for `-v`.
+fn print_statements(ctx: &mut Ctx, steps: &[Step]) -> Result<(), CliError> {
+    for step in steps {
+        ctx.line(&format!("-- {} {}", step.direction.as_str(), step.revision))?;
+        for statement in &step.statements {
+            ctx.line(&format!("{};", statement.sql))?;
+        }
+        if step.statements.is_empty() {
+            ctx.line("-- (no statements; only the version table changes)")?;
+        }
+    }
+    Ok(())
 }
 
 fn plan_json(project: &Project, plan: &Plan) -> Value {
@@ -432,6 +483,20 @@ fn run_steps(
             );
             bar.suspend(|| ctx.line(&line))?;
         }
+        if ctx.cli.verbose {
+            bar.suspend(|| -> Result<(), CliError> {
+                for statement in &step.statements {
+                    ctx.line(&format!("    {};", statement.sql.replace('\n', "\n    ")))?;
+                }
+                for id in &step.delete_versions {
+                    ctx.line(&format!("    -- version table: removed {id}"))?;
+                }
+                for id in &step.insert_versions {
+                    ctx.line(&format!("    -- version table: added {id}"))?;
+                }
+                Ok(())
+            })?;
+        }
     }
     bar.finish_and_clear();
     Ok(())
@@ -467,8 +532,12 @@ pub fn migrate(
         let current = current_nodes(&project, &rows)?;
         let plan = make_plan(&project, movement, target, &current)?;
         // Render now so that a migration that cannot run fails the plan too.
-        render_steps(&project, backend.dialect(), &plan)?;
-        return print_plan(ctx, &project, &plan, backend.dialect());
+        let steps = render_steps(&project, backend.dialect(), &plan)?;
+        print_plan(ctx, &project, &plan, backend.dialect())?;
+        if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+            print_statements(ctx, &steps)?;
+        }
+        return Ok(());
     }
     with_lock(ctx, &project, backend.as_mut(), |ctx, backend| {
         backend.ensure_tables(&tables)?;
@@ -605,6 +674,10 @@ pub fn current(ctx: &mut Ctx) -> Result<(), CliError> {
     for id in &rows {
         match project.graph.get(id) {
             Some(node) if json => list.push(revision_json(&project, node)),
+            Some(node) if ctx.cli.verbose => {
+                let line = crate::offline::verbose_block(&project, node);
+                ctx.text(&line)?;
+            }
             Some(node) => {
                 let message = project.file(node).map_or("", |f| f.migration.message.as_str());
                 ctx.line(&format!("{} {message}", describe(&project, node)))?;
