@@ -251,12 +251,15 @@ fn verbose_upgrade_prints_the_sql_of_each_step() {
         -- version table: removed aaaa
         -- version table: added bbbb
     "#);
-    let run = env.rev(&["-v", "stamp", "aaaa"]);
-    assert!(
-        run.stdout.contains("    -- version table: removed bbbb\n"),
-        "{}",
-        run.all()
-    );
+    // A stamp says what it did to the version table.
+    assert_snapshot!(env.rev(&["-v", "stamp", "aaaa"]).all(), @r"
+    stamp     added aaaa create users; removed bbbb
+    [exit 0]
+    ");
+    assert_snapshot!(env.rev(&["stamp", "base", "--purge"]).all(), @r"
+    stamp     removed aaaa
+    [exit 0]
+    ");
 }
 
 #[test]
@@ -326,5 +329,27 @@ fn help_lists_global_options_apart() {
               Print only errors and the data asked for
       -v, --verbose
               Print more detail: parents and paths of revisions, the SQL of each step
+    ");
+}
+
+#[test]
+fn a_failed_sqlite_statement_is_shown_once() {
+    let env = project();
+    env.write_migration(
+        "cccc_broken.ron",
+        r#"Migration(id: "cccc", parents: ["bbbb"], message: "broken", upgrade: [Sql("CREATE TABLE users (id INTEGER)")], downgrade: [])"#,
+    );
+    let run = env.rev(&["upgrade", "heads"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(
+        run.stderr.matches("CREATE TABLE users").count(),
+        1,
+        "{}",
+        run.all()
+    );
+    assert_snapshot!(run.stderr, @r"
+    error: revision cccc (upgrade) failed at statement 1: table users already exists (at offset 13)
+      statement: CREATE TABLE users (id INTEGER)
+    completed before the failure: upgrade aaaa, upgrade bbbb
     ");
 }

@@ -474,16 +474,20 @@ fn run_steps(
                 .get(&step.revision)
                 .and_then(|n| project.file(n))
                 .map_or("", |f| f.migration.message.as_str());
-            let line = format!(
-                "{:<9} {} {} ({} ms)",
-                step.direction.as_str(),
-                step.revision,
-                message,
-                started.elapsed().as_millis()
-            );
+            let line = if step.direction == Direction::Stamp {
+                stamp_line(step, message)
+            } else {
+                format!(
+                    "{:<9} {} {} ({} ms)",
+                    step.direction.as_str(),
+                    step.revision,
+                    message,
+                    started.elapsed().as_millis()
+                )
+            };
             bar.suspend(|| ctx.line(&line))?;
         }
-        if ctx.cli.verbose {
+        if ctx.cli.verbose && step.direction != Direction::Stamp {
             bar.suspend(|| -> Result<(), CliError> {
                 for statement in &step.statements {
                     ctx.line(&format!("    {};", statement.sql.replace('\n', "\n    ")))?;
@@ -500,6 +504,22 @@ fn run_steps(
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// Returns what a stamp step did to the version table, since a stamp that
+/// only removes a row is not "at" the revision it names.
+fn stamp_line(step: &Step, message: &str) -> String {
+    let mut parts = Vec::new();
+    if !step.insert_versions.is_empty() {
+        parts.push(format!(
+            "added {} {message}",
+            step.insert_versions.join(", ")
+        ));
+    }
+    if !step.delete_versions.is_empty() {
+        parts.push(format!("removed {}", step.delete_versions.join(", ")));
+    }
+    format!("stamp     {}", parts.join("; "))
 }
 
 /// Runs `body` with the migration lock held, releasing it on every path.
