@@ -353,3 +353,18 @@ fn a_failed_sqlite_statement_is_shown_once() {
     completed before the failure: upgrade aaaa, upgrade bbbb
     ");
 }
+
+#[test]
+fn verbose_check_says_what_it_compared_and_what_it_skipped() {
+    let env = project();
+    assert_snapshot!(env.rev(&["-v", "check"]).all(), @r"
+    checked the graph: 2 revisions, 1 head(s)
+    skipped the checksums of applied migrations: rev.db does not exist yet
+    checked the models in models/ against the migrations
+    ok: 2 revisions, one head, no problems found
+    [exit 0]
+    ");
+    env.ok(&["-q", "upgrade", "heads"]);
+    assert_snapshot!(env.rev(&["-v", "check"]).stdout.lines().nth(1).unwrap_or_default(), @"checked the checksums of applied migrations in sqlite://rev.db");
+    assert_snapshot!(env.rev(&["-q", "check"]).all(), @"[exit 0]");
+}

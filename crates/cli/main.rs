@@ -146,7 +146,30 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         findings.extend(autogen::db_findings(ctx, &project)?);
     }
     let failed = findings.iter().any(|f| f.severity == "error");
-    if ctx.format(&[Format::Text, Format::Json])? == Format::Json {
+    let format = ctx.format(&[Format::Text, Format::Json])?;
+    if ctx.cli.verbose && format == Format::Text {
+        let heads = project.graph.heads().len();
+        let mut scope = vec![
+            format!(
+                "checked the graph: {} revisions, {heads} head(s)",
+                project.graph.len()
+            ),
+            online::checksum_scope(ctx, &project),
+        ];
+        scope.push(match &project.config.models {
+            Some(dir) => format!("checked the models in {dir}/ against the migrations"),
+            None => "skipped the models: `models` is not set in rev.ron".to_owned(),
+        });
+        if db {
+            scope.push(
+                "checked the live database against the migrations at its revisions".to_owned(),
+            );
+        }
+        for line in scope {
+            ctx.line(&line)?;
+        }
+    }
+    if format == Format::Json {
         let list: Vec<serde_json::Value> = findings
             .iter()
             .map(|f| serde_json::json!({"severity": f.severity, "kind": f.kind, "message": f.message}))

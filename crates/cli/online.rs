@@ -220,22 +220,13 @@ fn offline_dialect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Dialect>, Cli
             dialect_of_url(&url).ok_or_else(|| {
                 CliError::usage(format!(
                     "--sql cannot tell the dialect from the database URL `{}`",
-                    redact_url(&url)
+                    rev_db::url::redact(&url)
                 ))
                 .hint("pass --dialect mssql|sqlite|postgres|mysql")
             })?
         }
     };
     Ok(rev_sql::dialect(kind))
-}
-
-/// Returns a URL's scheme and what follows the `@`, keeping any password out.
-fn redact_url(url: &str) -> String {
-    match (url.split_once("://"), url.rsplit_once('@')) {
-        (Some((scheme, _)), Some((_, rest))) => format!("{scheme}://…@{rest}"),
-        _ if url.to_ascii_lowercase().contains("password") => "<a connection string>".to_owned(),
-        _ => url.to_owned(),
-    }
 }
 
 /// Which command a migration run serves.
@@ -713,6 +704,23 @@ pub fn current(ctx: &mut Ctx) -> Result<(), CliError> {
         ctx.line("<base> (nothing applied)")?;
     }
     Ok(())
+}
+
+/// Returns what `rev check` compares the checksums with, for `-v`: it skips
+/// them without a database, and a user should not take silence for a pass.
+pub fn checksum_scope(ctx: &Ctx, project: &Project) -> String {
+    match database_url(ctx, project) {
+        Err(_) => "skipped the checksums of applied migrations: no database URL".to_owned(),
+        Ok(url) => match url.strip_prefix("sqlite://") {
+            Some(path) if !Path::new(path).exists() => {
+                format!("skipped the checksums of applied migrations: {path} does not exist yet")
+            }
+            _ => format!(
+                "checked the checksums of applied migrations in {}",
+                rev_db::url::redact(&url)
+            ),
+        },
+    }
 }
 
 /// Returns `rev check`'s findings about applied revisions whose file changed.
