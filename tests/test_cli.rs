@@ -368,3 +368,37 @@ fn verbose_check_says_what_it_compared_and_what_it_skipped() {
     assert_snapshot!(env.rev(&["-v", "check"]).stdout.lines().nth(1).unwrap_or_default(), @"checked the checksums of applied migrations in sqlite://rev.db");
     assert_snapshot!(env.rev(&["-q", "check"]).all(), @"[exit 0]");
 }
+
+#[test]
+fn mistyped_arguments_get_a_way_forward() {
+    let env = project();
+    env.write_migration(
+        "cccc_other.ron",
+        r#"Migration(id: "cccc", parents: ["aaaa"], message: "other")"#,
+    );
+    assert_snapshot!(env.rev(&["init"]).all(), @r"
+    error: ./rev.ron already exists: this directory holds a project
+    hint: `rev init <dir>` makes a new project in another directory
+    [exit 1]
+    ");
+    assert_snapshot!(env.rev(&["revision", "-m", " "]).all(), @r#"
+    error: the message is empty
+    hint: say what the migration does, e.g. -m "add users.email"
+    [exit 2]
+    "#);
+    assert_snapshot!(env.rev(&["show", "heads"]).all(), @r"
+    error: `heads` names 2 revisions (bbbb, cccc); name one
+    [exit 1]
+    ");
+    assert_snapshot!(env.rev(&["upgrade", "head"]).all(), @r"
+    error: there are 2 heads (bbbb, cccc); name one, or use `heads`, `<label>@head` or `rev merge`
+    hint: `rev heads` lists them
+    [exit 1]
+    ");
+    let dir = env.path().to_string_lossy().to_string();
+    assert_snapshot!(env.rev(&["--config", &dir, "heads"]).all(), @r"
+    error: --config $ROOT is a directory; it names the config file
+    hint: pass --config $ROOT/rev.ron
+    [exit 2]
+    ");
+}

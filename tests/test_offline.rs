@@ -249,7 +249,7 @@ fn target_errors_name_the_choices() {
     ");
     assert_snapshot!(env.rev(&["show", "head"]).all(), @r"
     error: there are 2 heads (ab02, cd01); name one, or use `heads`, `<label>@head` or `rev merge`
-    hint: use `heads` for all of them, `<label>@head` for one branch, or `rev merge` to join them
+    hint: `rev heads` lists them
     [exit 1]
     ");
     assert_snapshot!(env.rev(&["show", "ab01+1"]).all(), @r"

@@ -28,7 +28,20 @@ pub struct Ctx {
 impl Ctx {
     /// Loads the project named by `--config`.
     pub fn project(&self) -> Result<Project, CliError> {
-        match Project::load(&self.cli.config) {
+        let config = &self.cli.config;
+        if config.is_dir() {
+            let inside = config.join("rev.ron");
+            let error = CliError::usage(format!(
+                "--config {} is a directory; it names the config file",
+                config.display()
+            ));
+            return Err(if inside.is_file() {
+                error.hint(format!("pass --config {}", inside.display()))
+            } else {
+                error.hint("pass the path of a rev.ron, or run `rev init` to create one")
+            });
+        }
+        match Project::load(config) {
             Ok(project) => Ok(project),
             Err(rev_project::ProjectError::NoConfig(path)) => Err(no_config(&path)),
             Err(error) => Err(error.into()),

@@ -192,15 +192,7 @@ pub fn history(ctx: &mut Ctx, range: Option<&str>) -> Result<(), CliError> {
 /// `rev show REV`.
 pub fn show(ctx: &mut Ctx, revision: &str) -> Result<(), CliError> {
     let project = ctx.project()?;
-    let target = Target::parse(revision)?;
-    let node = match project.graph.resolve(&target, &[])? {
-        Resolved::Revisions(nodes) if nodes.len() == 1 => nodes[0],
-        _ => {
-            return Err(CliError::usage(format!(
-                "`{revision}` does not name one revision"
-            )))
-        }
-    };
+    let node = one_revision(&project, revision)?;
     let graph = &project.graph;
     let Some(file) = project.file(node) else {
         return Err(CliError::fail(format!("revision {revision} has no file")));
@@ -392,7 +384,9 @@ fn one_revision(project: &Project, text: &str) -> Result<NodeIndex, CliError> {
             nodes.len(),
             project.graph.ids(&nodes).join(", ")
         ))),
-        Resolved::Base => Err(CliError::usage(format!("`{text}` names no revision"))),
+        Resolved::Base => Err(CliError::usage(format!(
+            "`{text}` names no revision: base is the empty database before every revision"
+        ))),
     }
 }
 
@@ -453,8 +447,18 @@ pub struct RevisionArgs<'a> {
     pub from_db: bool,
 }
 
+/// Refuses an empty message: it names the file and is all `history` shows.
+fn check_message(message: &str) -> Result<(), CliError> {
+    if message.trim().is_empty() {
+        return Err(CliError::usage("the message is empty")
+            .hint("say what the migration does, e.g. -m \"add users.email\""));
+    }
+    Ok(())
+}
+
 /// `rev revision`.
 pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> {
+    check_message(args.message)?;
     let project = ctx.project()?;
     let graph = &project.graph;
     let parent_nodes = match args.head {
@@ -530,6 +534,7 @@ pub fn merge(
     message: &str,
     rev_id: Option<&str>,
 ) -> Result<(), CliError> {
+    check_message(message)?;
     let project = ctx.project()?;
     let graph = &project.graph;
     let mut nodes = Vec::new();
@@ -637,6 +642,13 @@ pub fn graph_findings(project: &Project) -> Vec<Finding> {
 /// `rev init`.
 pub fn init(ctx: &mut Ctx, dir: &Path) -> Result<(), CliError> {
     let dialect = ctx.cli.dialect.map_or("sqlite", rev_sql::DialectKind::name);
+    if dir.join("rev.ron").exists() {
+        return Err(CliError::fail(format!(
+            "{} already exists: this directory holds a project",
+            dir.join("rev.ron").display()
+        ))
+        .hint("`rev init <dir>` makes a new project in another directory"));
+    }
     let created = rev_project::init(dir, dialect)?;
     if !ctx.cli.quiet {
         for path in created {
