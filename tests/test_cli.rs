@@ -402,3 +402,22 @@ fn mistyped_arguments_get_a_way_forward() {
     [exit 2]
     ");
 }
+
+#[test]
+fn check_spells_types_and_defaults_as_a_person_reads_them() {
+    let env = project();
+    std::fs::write(
+        env.path().join("models/users.ron"),
+        r#"[Table(name: "users", columns: [
+            Column(name: "id", type: Integer, primary_key: true),
+            Column(name: "email", type: Custom("citext"), default: Str("it's \"x\"")),
+        ])]"#,
+    )
+    .unwrap();
+    assert_snapshot!(env.rev(&["check"]).all(), @r#"
+    error: the models differ from what the migrations build; `rev revision --autogenerate -m <message>` would write:
+      - index ix_users_id on users
+      ~ column users.email: type citext, default 'it''s "x"'
+    [exit 1]
+    "#);
+}
