@@ -421,3 +421,17 @@ fn check_spells_types_and_defaults_as_a_person_reads_them() {
     [exit 1]
     "#);
 }
+
+#[test]
+fn check_counts_revisions_in_words() {
+    let env = TestEnv::new();
+    assert_snapshot!(env.rev(&["check"]).all(), @r"
+    ok: no revisions yet, no problems found
+    [exit 0]
+    ");
+    env.write_migration("aaaa_create_users.ron", USERS);
+    assert_snapshot!(env.rev(&["check"]).all(), @r"
+    ok: 1 revision, one head, no problems found
+    [exit 0]
+    ");
+}

@@ -193,10 +193,12 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
             ctx.line(&format!("{}: {}", f.severity, f.message))?;
         }
         if findings.is_empty() && !ctx.cli.quiet {
-            ctx.line(&format!(
-                "ok: {} revisions, one head, no problems found",
-                project.graph.len()
-            ))?;
+            let count = match project.graph.len() {
+                0 => "no revisions yet".to_owned(),
+                1 => "1 revision, one head".to_owned(),
+                n => format!("{n} revisions, one head"),
+            };
+            ctx.line(&format!("ok: {count}, no problems found"))?;
         }
     }
     ctx.out.flush()?;
