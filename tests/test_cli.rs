@@ -435,3 +435,25 @@ fn check_counts_revisions_in_words() {
     [exit 0]
     ");
 }
+
+#[test]
+fn commands_without_json_refuse_format_json() {
+    let env = project();
+    assert_snapshot!(env.rev(&["upgrade", "heads", "--format", "json"]).all(), @r"
+    error: `rev upgrade` does not offer --format json; it offers text
+    hint: `--plan --format json` prints the steps as JSON
+    [exit 2]
+    ");
+    assert_snapshot!(env.rev(&["upgrade", "heads", "--sql", "--format", "json"]).all(), @r"
+    error: `rev upgrade` does not offer --format json; it offers text
+    [exit 2]
+    ");
+    assert_snapshot!(env.rev(&["current"]).all(), @r"
+    <base> (nothing applied)
+    [exit 0]
+    ");
+    assert_eq!(env.rev(&["stamp", "heads", "--format", "json"]).code, 2);
+    let plan = env.ok(&["upgrade", "heads", "--plan", "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    assert_eq!(plan["to"], serde_json::json!(["bbbb"]));
+}

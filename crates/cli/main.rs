@@ -96,6 +96,21 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         out: io::stdout().lock(),
     };
     let command = std::mem::replace(&mut ctx.cli.command, Command::Heads);
+    // Commands that print only progress or a script refuse --format json
+    // rather than print text to a script that expects JSON.
+    let text_only = match &command {
+        Command::Init { .. } | Command::Stamp { .. } => true,
+        Command::Upgrade { plan, .. } | Command::Downgrade { plan, .. } => !plan,
+        _ => false,
+    };
+    if text_only {
+        ctx.format(&[Format::Text]).map_err(|e| match &command {
+            Command::Upgrade { sql: false, .. } | Command::Downgrade { sql: false, .. } => {
+                e.hint("`--plan --format json` prints the steps as JSON")
+            }
+            _ => e,
+        })?;
+    }
     match &command {
         Command::Init { dir } => offline::init(&mut ctx, dir)?,
         Command::Revision {
