@@ -358,7 +358,7 @@ fn a_failed_sqlite_statement_is_shown_once() {
 fn verbose_check_says_what_it_compared_and_what_it_skipped() {
     let env = project();
     assert_snapshot!(env.rev(&["-v", "check"]).all(), @r"
-    checked the graph: 2 revisions, 1 head(s)
+    checked the graph: 2 revisions, 1 head
     skipped the checksums of applied migrations: rev.db does not exist yet
     checked the models in models/ against the migrations
     ok: 2 revisions, one head, no problems found

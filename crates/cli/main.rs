@@ -179,8 +179,9 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         let heads = project.graph.heads().len();
         let mut scope = vec![
             format!(
-                "checked the graph: {} revisions, {heads} head(s)",
-                project.graph.len()
+                "checked the graph: {}, {}",
+                counted(project.graph.len(), "revision"),
+                counted(heads, "head")
             ),
             online::checksum_scope(ctx, &project),
         ];
@@ -210,8 +211,7 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         if findings.is_empty() && !ctx.cli.quiet {
             let count = match project.graph.len() {
                 0 => "no revisions yet".to_owned(),
-                1 => "1 revision, one head".to_owned(),
-                n => format!("{n} revisions, one head"),
+                n => format!("{}, one head", counted(n, "revision")),
             };
             ctx.line(&format!("ok: {count}, no problems found"))?;
         }
@@ -222,6 +222,15 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Returns `1 revision`, `2 revisions`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Returns what `rev check` finds when the models and the migrations disagree.
