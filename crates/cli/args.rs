@@ -11,7 +11,23 @@ const GLOBAL: &str = "Global options";
 /// rev: schema migrations as a DAG of revisions, for SQL Server, SQLite,
 /// PostgreSQL and MySQL.
 #[derive(Debug, Parser)]
-#[command(name = "rev", version, about, max_term_width = 100)]
+#[command(
+    name = "rev",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Examples:
+  rev init app --dialect mssql             a new project in app/
+  rev revision -m \"create users\"           a new migration on the single head
+  rev upgrade heads --plan                 what would run against the database
+  rev upgrade heads                        run it
+  rev upgrade heads --sql > deploy.sql     a script instead (--dialect without a URL)
+  rev downgrade -1                         un-apply the last revision
+  rev history -v                           revisions with parents and files
+
+Targets: base, heads, head, an id or unique prefix, a branch label, <label>@head,
++N, -N, <rev>+N, <label>@-N, ...  Exit status: 0 ok, 1 failure, 2 usage error."
+)]
 pub struct Cli {
     /// The project's config file.
     #[arg(
