@@ -291,7 +291,7 @@ fn connect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Backend>, CliError> {
                 "check the URL (from --url, DATABASE_URL or `url` in rev.ron), the user and password, and that the server is running",
             ),
             DbError::InvalidUrl(_) | DbError::UnsupportedScheme(_) => Some(
-                "URLs look like sqlite://app.db, postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db or mssql://user:pass@host:1433/db",
+                "URLs look like sqlite://app.db, postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db, mssql://user:pass@host:1433/db or server=tcp:host,1433;database=db;user id=user;password=pass",
             ),
             _ => None,
         };
