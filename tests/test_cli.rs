@@ -457,3 +457,24 @@ fn commands_without_json_refuse_format_json() {
     let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
     assert_eq!(plan["to"], serde_json::json!(["bbbb"]));
 }
+
+#[test]
+fn verbose_branches_show_the_branch_point_and_the_files_of_its_children() {
+    let env = project();
+    env.write_migration(
+        "cccc_other.ron",
+        r#"Migration(id: "cccc", parents: ["aaaa"], message: "other")"#,
+    );
+    assert_snapshot!(env.rev(&["-v", "branches"]).all(), @r"
+    Rev: aaaa (branchpoint)
+    Parent: <base>
+    Path: migrations/versions/aaaa_create_users.ron
+
+        create users
+
+        -> bbbb (head), add email (migrations/versions/bbbb_add_email.ron)
+        -> cccc (head), other (migrations/versions/cccc_other.ron)
+
+    [exit 0]
+    ");
+}

@@ -133,8 +133,13 @@ pub fn heads(ctx: &mut Ctx) -> Result<(), CliError> {
 pub fn branches(ctx: &mut Ctx) -> Result<(), CliError> {
     let project = ctx.project()?;
     let points = project.graph.branch_points();
+    let verbose = ctx.cli.verbose;
     print_revisions(ctx, &project, &points, |n| {
-        let mut text = format!("{} {}", describe(&project, n), message(&project, n));
+        let mut text = if verbose {
+            verbose_block(&project, n).trim_end().to_owned() + "\n"
+        } else {
+            format!("{} {}", describe(&project, n), message(&project, n))
+        };
         for &child in project.graph.children(n) {
             let _ = write!(
                 text,
@@ -142,6 +147,12 @@ pub fn branches(ctx: &mut Ctx) -> Result<(), CliError> {
                 describe(&project, child),
                 message(&project, child)
             );
+            if let Some(file) = project.file(child).filter(|_| verbose) {
+                let _ = write!(text, " ({})", file.path.display());
+            }
+        }
+        if verbose {
+            text.push('\n');
         }
         text
     })
