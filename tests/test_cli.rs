@@ -478,3 +478,28 @@ fn verbose_branches_show_the_branch_point_and_the_files_of_its_children() {
     [exit 0]
     ");
 }
+
+#[test]
+fn verbose_show_lists_each_operation() {
+    let env = project();
+    let run = env.rev(&["-v", "show", "aaaa"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let tail: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Upgrade"))
+        .collect();
+    assert_snapshot!(tail.join("\n"), @r"
+    Upgrade: 2 operation(s):
+        + table users
+        + index ix_users_id on users
+    Downgrade: derived from the upgrade
+    ");
+    let run = env.rev(&["show", "aaaa"]);
+    assert!(
+        run.stdout
+            .contains("Upgrade: 2 operation(s): CreateTable, CreateIndex\n"),
+        "{}",
+        run.all()
+    );
+}

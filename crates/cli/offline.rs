@@ -263,30 +263,24 @@ pub fn show(ctx: &mut Ctx, revision: &str) -> Result<(), CliError> {
     }
     let _ = writeln!(text, "Checksum: {}", m.checksum());
     let _ = writeln!(text, "\n    {}\n", m.message);
-    let ops =
-        |ops: &[rev_schema::Operation]| ops.iter().map(|o| o.kind()).collect::<Vec<_>>().join(", ");
-    let _ = writeln!(
-        text,
-        "Upgrade: {} operation(s){}",
-        m.upgrade.len(),
-        if m.upgrade.is_empty() {
-            String::new()
+    let verbose = ctx.cli.verbose;
+    // "1 operation(s): CreateTable"; with -v, one line per operation.
+    let ops = |ops: &[rev_schema::Operation]| {
+        let count = format!("{} operation(s)", ops.len());
+        if ops.is_empty() {
+            count
+        } else if verbose {
+            let lines: Vec<String> = ops.iter().map(crate::autogen::summary).collect();
+            format!("{count}:\n    {}", lines.join("\n    "))
         } else {
-            format!(": {}", ops(&m.upgrade))
+            let kinds: Vec<&str> = ops.iter().map(|o| o.kind()).collect();
+            format!("{count}: {}", kinds.join(", "))
         }
-    );
+    };
+    let _ = writeln!(text, "Upgrade: {}", ops(&m.upgrade));
     match &m.downgrade {
         Some(d) => {
-            let _ = writeln!(
-                text,
-                "Downgrade: {} operation(s){}",
-                d.len(),
-                if d.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", ops(d))
-                }
-            );
+            let _ = writeln!(text, "Downgrade: {}", ops(d));
         }
         None => text.push_str("Downgrade: derived from the upgrade\n"),
     }
