@@ -503,3 +503,19 @@ fn verbose_show_lists_each_operation() {
         run.all()
     );
 }
+
+#[test]
+fn verbose_revision_and_merge_name_the_parents() {
+    let env = project();
+    assert_snapshot!(env.rev(&["-v", "revision", "-m", "c", "--rev-id", "cccc", "--head", "aaaa", "--branch-label", "side"]).all(), @r"
+    Created revision cccc: migrations/versions/cccc_c.ron
+    Parent: aaaa
+    Branch names: side
+    [exit 0]
+    ");
+    assert_snapshot!(env.rev(&["-v", "merge", "-m", "join", "--rev-id", "mmmm"]).all(), @r"
+    Created merge revision mmmm: migrations/versions/mmmm_join.ron
+    Parent: bbbb, cccc
+    [exit 0]
+    ");
+}

@@ -431,6 +431,26 @@ fn report_written(
             path.display()
         ))?;
     }
+    if ctx.cli.verbose {
+        let parents = if migration.parents.is_empty() {
+            "<base>".to_owned()
+        } else {
+            migration.parents.join(", ")
+        };
+        ctx.line(&format!("Parent: {parents}"))?;
+        if !migration.depends_on.is_empty() {
+            ctx.line(&format!(
+                "Also depends on: {}",
+                migration.depends_on.join(", ")
+            ))?;
+        }
+        if !migration.branch_labels.is_empty() {
+            ctx.line(&format!(
+                "Branch names: {}",
+                migration.branch_labels.join(", ")
+            ))?;
+        }
+    }
     Ok(())
 }
 
