@@ -519,3 +519,27 @@ fn verbose_revision_and_merge_name_the_parents() {
     [exit 0]
     ");
 }
+
+#[test]
+fn current_and_plan_do_not_create_a_missing_sqlite_file() {
+    let env = project();
+    assert_snapshot!(env.rev(&["current"]).all(), @r"
+    <base> (nothing applied)
+    [exit 0]
+    ");
+    assert_snapshot!(env.rev(&["upgrade", "heads", "--plan"]).all(), @r"
+    from: <base>
+    to:   bbbb
+    upgrade   aaaa create users
+    upgrade   bbbb add email
+    [exit 0]
+    ");
+    assert!(!env.path().join("rev.db").exists());
+    env.ok(&["-q", "upgrade", "aaaa"]);
+    assert_snapshot!(env.rev(&["upgrade", "heads", "--plan"]).all(), @r"
+    from: aaaa
+    to:   bbbb
+    upgrade   bbbb add email
+    [exit 0]
+    ");
+}

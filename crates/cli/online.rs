@@ -303,6 +303,17 @@ fn connect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Backend>, CliError> {
     })
 }
 
+/// Returns the path of a SQLite database file that does not exist yet;
+/// opening it would create it.
+fn missing_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match rev_db::DatabaseUrl::parse(url) {
+        Ok(rev_db::DatabaseUrl::Sqlite(rev_db::SqliteTarget::File(path))) if !path.exists() => {
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
 /// Prints the statements of each step, for `-v`.
 fn print_statements(ctx: &mut Ctx, steps: &[Step]) -> Result<(), CliError> {
     for step in steps {
@@ -537,6 +548,17 @@ pub fn migrate(
 ) -> Result<(), CliError> {
     let project = ctx.project()?;
     let tables = tables(&project);
+    if plan_only && missing_sqlite_file(&database_url(ctx, &project)?).is_some() {
+        // Opening the file would create it, and --plan changes nothing: plan from base.
+        let dialect = rev_sql::dialect(DialectKind::Sqlite);
+        let plan = make_plan(&project, movement, target, &[])?;
+        let steps = render_steps(&project, dialect.as_ref(), &plan)?;
+        print_plan(ctx, &project, &plan, dialect.as_ref())?;
+        if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+            print_statements(ctx, &steps)?;
+        }
+        return Ok(());
+    }
     let mut backend = connect(ctx, &project)?;
     if plan_only {
         let rows = backend.current_heads(&tables)?;
@@ -678,8 +700,12 @@ pub fn stamp(ctx: &mut Ctx, target: &str, purge: bool, sql: bool) -> Result<(), 
 pub fn current(ctx: &mut Ctx) -> Result<(), CliError> {
     let project = ctx.project()?;
     let tables = tables(&project);
-    let mut backend = connect(ctx, &project)?;
-    let rows = backend.current_heads(&tables)?;
+    // Reading where a missing SQLite file stands must not create it.
+    let rows = if missing_sqlite_file(&database_url(ctx, &project)?).is_some() {
+        Vec::new()
+    } else {
+        connect(ctx, &project)?.current_heads(&tables)?
+    };
     let json = ctx.format(&[Format::Text, Format::Json])? == Format::Json;
     let mut list = Vec::new();
     for id in &rows {
