@@ -42,10 +42,10 @@ fn without_url(env: &TestEnv) {
 fn init_in_the_current_directory_does_not_say_cd_dot() {
     let env = TestEnv::empty();
     assert_snapshot!(env.rev(&["init"]).all(), @r#"
-    Created ./rev.ron
-    Created ./migrations/versions
-    Created ./models
-    Created ./.env.example
+    Created rev.ron
+    Created migrations/versions
+    Created models
+    Created .env.example
     Next: rev revision -m "create users"
     [exit 0]
     "#);
@@ -377,7 +377,7 @@ fn mistyped_arguments_get_a_way_forward() {
         r#"Migration(id: "cccc", parents: ["aaaa"], message: "other")"#,
     );
     assert_snapshot!(env.rev(&["init"]).all(), @r"
-    error: ./rev.ron already exists: this directory holds a project
+    error: rev.ron already exists: this directory holds a project
     hint: `rev init <dir>` makes a new project in another directory
     [exit 1]
     ");

@@ -667,17 +667,19 @@ pub fn graph_findings(project: &Project) -> Vec<Finding> {
 /// `rev init`.
 pub fn init(ctx: &mut Ctx, dir: &Path) -> Result<(), CliError> {
     let dialect = ctx.cli.dialect.map_or("sqlite", rev_sql::DialectKind::name);
-    if dir.join("rev.ron").exists() {
+    let config = dir.join("rev.ron");
+    if config.exists() {
         return Err(CliError::fail(format!(
             "{} already exists: this directory holds a project",
-            dir.join("rev.ron").display()
+            config.strip_prefix(".").unwrap_or(&config).display()
         ))
         .hint("`rev init <dir>` makes a new project in another directory"));
     }
     let created = rev_project::init(dir, dialect)?;
     if !ctx.cli.quiet {
         for path in created {
-            ctx.line(&format!("Created {}", path.display()))?;
+            let shown = path.strip_prefix(".").unwrap_or(&path);
+            ctx.line(&format!("Created {}", shown.display()))?;
         }
         let cd = if dir == Path::new(".") {
             String::new()
