@@ -110,6 +110,17 @@ fn a_missing_config_points_at_the_project_from_a_subdirectory() {
     let run = elsewhere.rev(&["--config", &config.to_string_lossy(), "heads"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(run.stdout, "bbbb (head) add email\n");
+    // The relative SQLite path in that rev.ron is taken from its directory.
+    let run = elsewhere.rev(&[
+        "--config",
+        &config.to_string_lossy(),
+        "-q",
+        "upgrade",
+        "heads",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(env.path().join("rev.db").exists());
+    assert!(!elsewhere.path().join("rev.db").exists());
 }
 
 #[test]
