@@ -285,6 +285,16 @@ pub fn offline(ctx: &mut Ctx, movement: Move, target: &str) -> Result<(), CliErr
 /// Connects, with the password kept out of any message.
 fn connect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Backend>, CliError> {
     let url = database_url(ctx, project)?;
+    // A live run speaks the database's dialect; a different --dialect means the
+    // user expects another database than the one about to be touched.
+    if let (Some(asked), Some(found)) = (ctx.cli.dialect, dialect_of_url(&url)) {
+        if asked != found {
+            return Err(CliError::usage(format!(
+                "--dialect {asked} disagrees with the database URL, which is {found}"
+            ))
+            .hint("--dialect is for --sql scripts; for another database pass --url"));
+        }
+    }
     rev_db::connect(&url).map_err(|error| {
         let hint = match &error {
             DbError::Connect { .. } => Some(
