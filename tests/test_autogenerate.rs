@@ -295,7 +295,7 @@ fn sqlite_round_trip_from_the_database() {
     Detected - index ix_users_born on users
     Detected + table tags
     Detected + column posts.editor_id
-    Detected ~ column users.score: type BigInt, not null, default Int(1)
+    Detected ~ column users.score: type BigInt, not null, default 1
     Detected + column users.bio
     Detected + index ix_posts_editor on posts
     Detected + foreign key fk_posts_editor on posts -> users
@@ -322,7 +322,7 @@ fn postgres_round_trip_from_the_database() {
     Detected - index ix_users_born on users
     Detected + table tags
     Detected + column posts.editor_id
-    Detected ~ column users.score: type BigInt, not null, default Int(1)
+    Detected ~ column users.score: type BigInt, not null, default 1
     Detected + column users.bio
     Detected + index ix_posts_editor on posts
     Detected + foreign key fk_posts_editor on posts -> users
@@ -349,7 +349,7 @@ fn mysql_round_trip_from_the_database() {
     Detected - index ix_users_born on users
     Detected + table tags
     Detected + column posts.editor_id
-    Detected ~ column users.score: type BigInt, not null, default Int(1)
+    Detected ~ column users.score: type BigInt, not null, default 1
     Detected + column users.bio
     Detected + index ix_posts_editor on posts
     Detected + foreign key fk_posts_editor on posts -> users

@@ -226,7 +226,7 @@ fn graph_formats() {
         serde_json::from_str(&env.ok(&["graph", "--format", "json"])).unwrap();
     assert_eq!(json["edges"].as_array().map(Vec::len), Some(4));
     assert_snapshot!(env.rev(&["heads", "--format", "dot"]).all(), @r"
-    error: this command does not offer --format dot
+    error: `rev heads` does not offer --format dot; it offers text, json
     [exit 2]
     ");
 }
@@ -249,7 +249,7 @@ fn target_errors_name_the_choices() {
     ");
     assert_snapshot!(env.rev(&["show", "head"]).all(), @r"
     error: there are 2 heads (ab02, cd01); name one, or use `heads`, `<label>@head` or `rev merge`
-    hint: use `heads` for all of them, `<label>@head` for one branch, or `rev merge` to join them
+    hint: `rev heads` lists them
     [exit 1]
     ");
     assert_snapshot!(env.rev(&["show", "ab01+1"]).all(), @r"
@@ -287,7 +287,7 @@ fn merge_refuses_related_revisions_and_lone_heads() {
     [exit 1]
     ");
     assert_snapshot!(env.rev(&["merge", "-m", "x"]).all(), @r"
-    error: nothing to merge: one revision given (bbbb)
+    error: nothing to merge: there is only one head (bbbb)
     hint: `rev heads` lists the heads a merge can join
     [exit 1]
     ");
@@ -353,7 +353,8 @@ fn graph_errors_name_the_file_and_position() {
 fn usage_errors_exit_2_and_a_missing_config_is_explained() {
     let env = TestEnv::empty();
     assert_snapshot!(env.rev(&["heads"]).all(), @r"
-    error: no config file at rev.ron: run `rev init` or pass --config
+    error: no config file at $ROOT/rev.ron
+    hint: run `rev init` to create a project here, or pass --config <path/to/rev.ron>
     [exit 1]
     ");
     assert_eq!(env.rev(&["frobnicate"]).code, 2);

@@ -3,33 +3,83 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use rev_sql::DialectKind;
+
+/// Where the options every command takes are listed in `--help`, apart from the command's own.
+const GLOBAL: &str = "Global options";
 
 /// rev: schema migrations as a DAG of revisions, for SQL Server, SQLite,
 /// PostgreSQL and MySQL.
 #[derive(Debug, Parser)]
-#[command(name = "rev", version, about, max_term_width = 100)]
+#[command(
+    name = "rev",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Examples:
+  rev init app --dialect mssql             a new project in app/
+  rev revision -m \"create users\"           a new migration on the single head
+  rev upgrade heads --plan                 what would run against the database
+  rev upgrade heads                        run it
+  rev upgrade heads --sql > deploy.sql     a script instead (--dialect without a URL)
+  rev downgrade -1                         un-apply the last revision
+  rev history -v                           revisions with parents and files
+
+Targets: base, heads, head, an id or unique prefix, a branch label, <label>@head,
++N, -N, <rev>+N, <label>@-N, ...  Exit status: 0 ok, 1 failure, 2 usage error."
+)]
 pub struct Cli {
     /// The project's config file.
-    #[arg(long, global = true, default_value = "rev.ron", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "rev.ron",
+        value_name = "FILE",
+        help_heading = GLOBAL
+    )]
     pub config: PathBuf,
-    /// The database URL (overrides DATABASE_URL and the config).
-    #[arg(long, global = true, value_name = "URL")]
+    /// The database URL (overrides DATABASE_URL and `url` in rev.ron).
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub url: Option<String>,
-    /// Output format; each command accepts the ones that make sense for it.
-    #[arg(long, global = true, value_enum)]
+    /// Output format: text (the default) or json; `graph` draws ascii, dot or mermaid.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        hide_possible_values = true,
+        value_name = "text|json|ascii|dot|mermaid",
+        help_heading = GLOBAL
+    )]
     pub format: Option<Format>,
-    /// The dialect of `--sql` scripts when there is no URL.
-    #[arg(long, global = true, value_name = "DIALECT")]
-    pub dialect: Option<String>,
-    /// Print only errors.
-    #[arg(short, long, global = true)]
+    /// The dialect of `--sql` scripts without a URL, and of the project `init` writes.
+    #[arg(
+        long,
+        global = true,
+        value_name = "mssql|sqlite|postgres|mysql",
+        value_parser = parse_dialect,
+        help_heading = GLOBAL
+    )]
+    pub dialect: Option<DialectKind>,
+    /// Print only errors and the data asked for.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Print more detail.
-    #[arg(short, long, global = true)]
+    /// Print more detail: parents and paths of revisions, the SQL of each step.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "quiet",
+        help_heading = GLOBAL
+    )]
     pub verbose: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Returns the dialect a `--dialect` value names.
+fn parse_dialect(text: &str) -> Result<DialectKind, rev_sql::UnknownDialect> {
+    text.parse()
 }
 
 /// Output formats.
@@ -45,6 +95,19 @@ pub enum Format {
     Dot,
     /// Mermaid flowchart (for `graph`).
     Mermaid,
+}
+
+impl Format {
+    /// Returns the name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Ascii => "ascii",
+            Format::Dot => "dot",
+            Format::Mermaid => "mermaid",
+        }
+    }
 }
 
 /// The commands.
@@ -104,11 +167,11 @@ pub enum Command {
     },
     /// Show one revision.
     Show {
-        /// The revision.
+        /// The revision (an id, a unique id prefix, a branch label, `head`, ...).
         #[arg(allow_hyphen_values = true)]
         revision: String,
     },
-    /// Draw the graph.
+    /// Draw the graph (--format ascii, dot, mermaid or json).
     Graph,
     /// Show the database's current revisions.
     Current,
@@ -138,7 +201,7 @@ pub enum Command {
     },
     /// Set the version table to a target without running migrations.
     Stamp {
-        /// The target.
+        /// The target (`heads`, `base`, an id, ...) or FROM:TO with --sql.
         #[arg(allow_hyphen_values = true)]
         target: String,
         /// Empty the version table first.
@@ -155,4 +218,25 @@ pub enum Command {
         #[arg(long)]
         db: bool,
     },
+}
+
+impl Command {
+    /// Returns the command's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init { .. } => "init",
+            Command::Revision { .. } => "revision",
+            Command::Merge { .. } => "merge",
+            Command::Heads => "heads",
+            Command::Branches => "branches",
+            Command::History { .. } => "history",
+            Command::Show { .. } => "show",
+            Command::Graph => "graph",
+            Command::Current => "current",
+            Command::Upgrade { .. } => "upgrade",
+            Command::Downgrade { .. } => "downgrade",
+            Command::Stamp { .. } => "stamp",
+            Command::Check { .. } => "check",
+        }
+    }
 }

@@ -162,6 +162,29 @@ pub fn db_findings(ctx: &Ctx, project: &Project) -> Result<Vec<Finding>, CliErro
     Ok(findings)
 }
 
+/// Returns a column type as a person reads it: the file's spelling, and a
+/// custom type's own name rather than `Custom("..")`.
+fn type_text(ty: &rev_schema::ColumnType) -> String {
+    match ty {
+        rev_schema::ColumnType::Custom(name) => name.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Returns a default as a person reads it: strings in SQL quotes, raw
+/// expressions as written.
+fn default_text(default: &rev_schema::Default) -> String {
+    match default {
+        rev_schema::Default::Int(i) => i.to_string(),
+        rev_schema::Default::Float(f) => f.to_string(),
+        rev_schema::Default::Str(s) => format!("'{}'", s.replace('\'', "''")),
+        rev_schema::Default::Bool(b) => b.to_string(),
+        rev_schema::Default::Now => "now".to_owned(),
+        rev_schema::Default::NewUuid => "a new uuid".to_owned(),
+        rev_schema::Default::Expr(e) => e.clone(),
+    }
+}
+
 /// Returns a one-line summary of an operation, for what autogenerate and check print.
 pub fn summary(op: &Operation) -> String {
     let qualified = |schema: &Option<String>, name: &str| match schema {
@@ -199,7 +222,7 @@ pub fn summary(op: &Operation) -> String {
         } => {
             let mut what = Vec::new();
             if let Some(ty) = ty {
-                what.push(format!("type {ty:?}"));
+                what.push(format!("type {}", type_text(ty)));
             }
             if let Some(nullable) = nullable {
                 what.push(if *nullable {
@@ -209,7 +232,7 @@ pub fn summary(op: &Operation) -> String {
                 });
             }
             if let Some(default) = default {
-                what.push(format!("default {default:?}"));
+                what.push(format!("default {}", default_text(default)));
             }
             if *drop_default {
                 what.push("no default".to_owned());

@@ -58,9 +58,8 @@ impl From<rev_project::ProjectError> for CliError {
 impl From<rev_graph::ResolveError> for CliError {
     fn from(error: rev_graph::ResolveError) -> Self {
         let hint = match &error {
-            rev_graph::ResolveError::MultipleHeads { .. } => {
-                Some("use `heads` for all of them, `<label>@head` for one branch, or `rev merge` to join them")
-            }
+            // The message already lists the ways out; `rev heads` shows what to choose from.
+            rev_graph::ResolveError::MultipleHeads { .. } => Some("`rev heads` lists them"),
             rev_graph::ResolveError::Unknown(_) => Some("`rev history` lists the revisions"),
             rev_graph::ResolveError::Ambiguous { .. } => Some("type more characters of the id"),
             _ => None,

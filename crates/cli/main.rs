@@ -25,12 +25,31 @@ pub struct Ctx {
     out: io::BufWriter<io::StdoutLock<'static>>,
     /// Whether stdout is a terminal, where each line shows as it is printed.
     live: bool,
+    /// The subcommand's name, for messages.
+    pub command_name: &'static str,
 }
 
 impl Ctx {
     /// Loads the project named by `--config`.
     pub fn project(&self) -> Result<Project, CliError> {
-        Ok(Project::load(&self.cli.config)?)
+        let config = &self.cli.config;
+        if config.is_dir() {
+            let inside = config.join("rev.ron");
+            let error = CliError::usage(format!(
+                "--config {} is a directory; it names the config file",
+                config.display()
+            ));
+            return Err(if inside.is_file() {
+                error.hint(format!("pass --config {}", inside.display()))
+            } else {
+                error.hint("pass the path of a rev.ron, or run `rev init` to create one")
+            });
+        }
+        match Project::load(config) {
+            Ok(project) => Ok(project),
+            Err(rev_project::ProjectError::NoConfig(path)) => Err(no_config(&path)),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Returns the output format, refusing one the command does not offer;
@@ -42,10 +61,15 @@ impl Ctx {
             // `text` is each command's human form, whatever it is called there.
             Some(Format::Text) => Ok(default),
             Some(format) if allowed.contains(&format) => Ok(format),
-            Some(format) => Err(CliError::usage(format!(
-                "this command does not offer --format {}",
-                format!("{format:?}").to_lowercase()
-            ))),
+            Some(format) => {
+                let offered: Vec<&str> = allowed.iter().map(|f| f.name()).collect();
+                Err(CliError::usage(format!(
+                    "`rev {}` does not offer --format {}; it offers {}",
+                    self.command_name,
+                    format.name(),
+                    offered.join(", ")
+                )))
+            }
         }
     }
 
@@ -79,11 +103,27 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let stdout = io::stdout();
     let live = stdout.is_terminal();
     let mut ctx = Ctx {
+        command_name: cli.command.name(),
         cli,
         out: io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
         live,
     };
     let command = std::mem::replace(&mut ctx.cli.command, Command::Heads);
+    // Commands that print only progress or a script refuse --format json
+    // rather than print text to a script that expects JSON.
+    let text_only = match &command {
+        Command::Init { .. } | Command::Stamp { .. } => true,
+        Command::Upgrade { plan, .. } | Command::Downgrade { plan, .. } => !plan,
+        _ => false,
+    };
+    if text_only {
+        ctx.format(&[Format::Text]).map_err(|e| match &command {
+            Command::Upgrade { sql: false, .. } | Command::Downgrade { sql: false, .. } => {
+                e.hint("`--plan --format json` prints the steps as JSON")
+            }
+            _ => e,
+        })?;
+    }
     match &command {
         Command::Init { dir } => offline::init(&mut ctx, dir)?,
         Command::Revision {
@@ -147,7 +187,31 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         findings.extend(autogen::db_findings(ctx, &project)?);
     }
     let failed = findings.iter().any(|f| f.severity == "error");
-    if ctx.format(&[Format::Text, Format::Json])? == Format::Json {
+    let format = ctx.format(&[Format::Text, Format::Json])?;
+    if ctx.cli.verbose && format == Format::Text {
+        let heads = project.graph.heads().len();
+        let mut scope = vec![
+            format!(
+                "checked the graph: {}, {}",
+                counted(project.graph.len(), "revision"),
+                counted(heads, "head")
+            ),
+            online::checksum_scope(ctx, &project),
+        ];
+        scope.push(match &project.config.models {
+            Some(dir) => format!("checked the models in {dir}/ against the migrations"),
+            None => "skipped the models: `models` is not set in rev.ron".to_owned(),
+        });
+        if db {
+            scope.push(
+                "checked the live database against the migrations at its revisions".to_owned(),
+            );
+        }
+        for line in scope {
+            ctx.line(&line)?;
+        }
+    }
+    if format == Format::Json {
         let list: Vec<serde_json::Value> = findings
             .iter()
             .map(|f| serde_json::json!({"severity": f.severity, "kind": f.kind, "message": f.message}))
@@ -158,10 +222,11 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
             ctx.line(&format!("{}: {}", f.severity, f.message))?;
         }
         if findings.is_empty() && !ctx.cli.quiet {
-            ctx.line(&format!(
-                "ok: {} revisions, one head, no problems found",
-                project.graph.len()
-            ))?;
+            let count = match project.graph.len() {
+                0 => "no revisions yet".to_owned(),
+                n => format!("{}, one head", counted(n, "revision")),
+            };
+            ctx.line(&format!("ok: {count}, no problems found"))?;
         }
     }
     ctx.out.flush()?;
@@ -170,6 +235,15 @@ fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Returns `1 revision`, `2 revisions`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Returns what `rev check` finds when the models and the migrations disagree.
@@ -204,6 +278,34 @@ fn model_findings(project: &Project) -> Result<Vec<offline::Finding>, CliError> 
         });
     }
     Ok(findings)
+}
+
+/// Returns the error for a missing config file, pointing at a `rev.ron` in a
+/// parent directory when the user runs rev from inside a project.
+fn no_config(path: &std::path::Path) -> CliError {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let shown = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let error = CliError::fail(format!("no config file at {}", shown.display()));
+    let found = (!path.is_absolute() && path.components().count() == 1)
+        .then(|| {
+            cwd.ancestors()
+                .skip(1)
+                .map(|dir| dir.join(path))
+                .find(|candidate| candidate.is_file())
+        })
+        .flatten();
+    match found {
+        Some(config) => error.hint(format!(
+            "this looks like a subdirectory of the project at {}: run rev there, or pass --config {}",
+            config.parent().unwrap_or(&cwd).display(),
+            config.display()
+        )),
+        None => error.hint("run `rev init` to create a project here, or pass --config <path/to/rev.ron>"),
+    }
 }
 
 fn main() -> ExitCode {

@@ -94,6 +94,31 @@ fn history_line(project: &Project, node: NodeIndex) -> String {
 /// second costs more than it saves.
 const PARALLEL_TEXT: usize = 20_000;
 
+/// Returns a revision as `-v` lists it: id and markers, parents, dependencies,
+/// labels, file and message, then a blank line (Alembic's `history -v`).
+pub fn verbose_block(project: &Project, node: NodeIndex) -> String {
+    let graph = &project.graph;
+    let mut text = format!("Rev: {}\n", describe(project, node));
+    let parents = match graph.parents(node) {
+        [] => "<base>".to_owned(),
+        parents => graph.ids(parents).join(", "),
+    };
+    let _ = writeln!(text, "Parent: {parents}");
+    let deps = graph.depends_on(node);
+    if !deps.is_empty() {
+        let _ = writeln!(text, "Also depends on: {}", graph.ids(deps).join(", "));
+    }
+    let labels = graph.branch_labels(node);
+    if !labels.is_empty() {
+        let _ = writeln!(text, "Branch names: {}", labels.join(", "));
+    }
+    if let Some(file) = project.file(node) {
+        let _ = writeln!(text, "Path: {}", file.path.display());
+    }
+    let _ = writeln!(text, "\n    {}\n", message(project, node));
+    text
+}
+
 fn print_revisions(
     ctx: &mut Ctx,
     project: &Project,
@@ -141,13 +166,15 @@ fn print_revisions(
 pub fn heads(ctx: &mut Ctx) -> Result<(), CliError> {
     let project = ctx.project()?;
     let heads = project.graph.heads();
-    let verbose = ctx.cli.verbose;
-    print_revisions(ctx, &project, &heads, |n| {
-        if verbose {
-            history_line(&project, n)
-        } else {
-            format!("{} {}", describe(&project, n), message(&project, n))
+    if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+        for &node in &heads {
+            let block = verbose_block(&project, node);
+            ctx.text(&block)?;
         }
+        return Ok(());
+    }
+    print_revisions(ctx, &project, &heads, |n| {
+        format!("{} {}", describe(&project, n), message(&project, n))
     })
 }
 
@@ -155,8 +182,13 @@ pub fn heads(ctx: &mut Ctx) -> Result<(), CliError> {
 pub fn branches(ctx: &mut Ctx) -> Result<(), CliError> {
     let project = ctx.project()?;
     let points = project.graph.branch_points();
+    let verbose = ctx.cli.verbose;
     print_revisions(ctx, &project, &points, |n| {
-        let mut text = format!("{} {}", describe(&project, n), message(&project, n));
+        let mut text = if verbose {
+            verbose_block(&project, n).trim_end().to_owned() + "\n"
+        } else {
+            format!("{} {}", describe(&project, n), message(&project, n))
+        };
         for &child in project.graph.children(n) {
             let _ = write!(
                 text,
@@ -164,6 +196,12 @@ pub fn branches(ctx: &mut Ctx) -> Result<(), CliError> {
                 describe(&project, child),
                 message(&project, child)
             );
+            if let Some(file) = project.file(child).filter(|_| verbose) {
+                let _ = write!(text, " ({})", file.path.display());
+            }
+        }
+        if verbose {
+            text.push('\n');
         }
         text
     })
@@ -201,21 +239,20 @@ pub fn history(ctx: &mut Ctx, range: Option<&str>) -> Result<(), CliError> {
             project.graph.history_range(from.as_deref(), to.as_deref())
         }
     };
+    if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+        for &node in &nodes {
+            let block = verbose_block(&project, node);
+            ctx.text(&block)?;
+        }
+        return Ok(());
+    }
     print_revisions(ctx, &project, &nodes, |n| history_line(&project, n))
 }
 
 /// `rev show REV`.
 pub fn show(ctx: &mut Ctx, revision: &str) -> Result<(), CliError> {
     let project = ctx.project()?;
-    let target = Target::parse(revision)?;
-    let node = match project.graph.resolve(&target, &[])? {
-        Resolved::Revisions(nodes) if nodes.len() == 1 => nodes[0],
-        _ => {
-            return Err(CliError::usage(format!(
-                "`{revision}` does not name one revision"
-            )))
-        }
-    };
+    let node = one_revision(&project, revision)?;
     let graph = &project.graph;
     let Some(file) = project.file(node) else {
         return Err(CliError::fail(format!("revision {revision} has no file")));
@@ -275,30 +312,24 @@ pub fn show(ctx: &mut Ctx, revision: &str) -> Result<(), CliError> {
     }
     let _ = writeln!(text, "Checksum: {}", m.checksum());
     let _ = writeln!(text, "\n    {}\n", m.message);
-    let ops =
-        |ops: &[rev_schema::Operation]| ops.iter().map(|o| o.kind()).collect::<Vec<_>>().join(", ");
-    let _ = writeln!(
-        text,
-        "Upgrade: {} operation(s){}",
-        m.upgrade.len(),
-        if m.upgrade.is_empty() {
-            String::new()
+    let verbose = ctx.cli.verbose;
+    // "1 operation(s): CreateTable"; with -v, one line per operation.
+    let ops = |ops: &[rev_schema::Operation]| {
+        let count = format!("{} operation(s)", ops.len());
+        if ops.is_empty() {
+            count
+        } else if verbose {
+            let lines: Vec<String> = ops.iter().map(crate::autogen::summary).collect();
+            format!("{count}:\n    {}", lines.join("\n    "))
         } else {
-            format!(": {}", ops(&m.upgrade))
+            let kinds: Vec<&str> = ops.iter().map(|o| o.kind()).collect();
+            format!("{count}: {}", kinds.join(", "))
         }
-    );
+    };
+    let _ = writeln!(text, "Upgrade: {}", ops(&m.upgrade));
     match &m.downgrade {
         Some(d) => {
-            let _ = writeln!(
-                text,
-                "Downgrade: {} operation(s){}",
-                d.len(),
-                if d.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", ops(d))
-                }
-            );
+            let _ = writeln!(text, "Downgrade: {}", ops(d));
         }
         None => text.push_str("Downgrade: derived from the upgrade\n"),
     }
@@ -407,7 +438,9 @@ fn one_revision(project: &Project, text: &str) -> Result<NodeIndex, CliError> {
             nodes.len(),
             project.graph.ids(&nodes).join(", ")
         ))),
-        Resolved::Base => Err(CliError::usage(format!("`{text}` names no revision"))),
+        Resolved::Base => Err(CliError::usage(format!(
+            "`{text}` names no revision: base is the empty database before every revision"
+        ))),
     }
 }
 
@@ -447,6 +480,26 @@ fn report_written(
             path.display()
         ))?;
     }
+    if ctx.cli.verbose {
+        let parents = if migration.parents.is_empty() {
+            "<base>".to_owned()
+        } else {
+            migration.parents.join(", ")
+        };
+        ctx.line(&format!("Parent: {parents}"))?;
+        if !migration.depends_on.is_empty() {
+            ctx.line(&format!(
+                "Also depends on: {}",
+                migration.depends_on.join(", ")
+            ))?;
+        }
+        if !migration.branch_labels.is_empty() {
+            ctx.line(&format!(
+                "Branch names: {}",
+                migration.branch_labels.join(", ")
+            ))?;
+        }
+    }
     Ok(())
 }
 
@@ -468,8 +521,18 @@ pub struct RevisionArgs<'a> {
     pub from_db: bool,
 }
 
+/// Refuses an empty message: it names the file and is all `history` shows.
+fn check_message(message: &str) -> Result<(), CliError> {
+    if message.trim().is_empty() {
+        return Err(CliError::usage("the message is empty")
+            .hint("say what the migration does, e.g. -m \"add users.email\""));
+    }
+    Ok(())
+}
+
 /// `rev revision`.
 pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> {
+    check_message(args.message)?;
     let project = ctx.project()?;
     let graph = &project.graph;
     let parent_nodes = match args.head {
@@ -545,6 +608,7 @@ pub fn merge(
     message: &str,
     rev_id: Option<&str>,
 ) -> Result<(), CliError> {
+    check_message(message)?;
     let project = ctx.project()?;
     let graph = &project.graph;
     let mut nodes = Vec::new();
@@ -561,16 +625,25 @@ pub fn merge(
     nodes.sort_unstable();
     nodes.dedup();
     if nodes.len() < 2 {
-        return Err(CliError::fail(format!(
-            "nothing to merge: {} given ({})",
-            if nodes.is_empty() {
-                "no revision"
-            } else {
-                "one revision"
-            },
-            graph.ids(&nodes).join(", ")
-        ))
-        .hint("`rev heads` lists the heads a merge can join"));
+        let what = match (revisions.is_empty(), nodes.as_slice()) {
+            (true, []) => "there are no revisions yet".to_owned(),
+            (true, [one]) => format!("there is only one head ({})", graph.id(*one)),
+            (false, _) => format!(
+                "{} names only {}",
+                revisions.join(" "),
+                match graph.ids(&nodes).as_slice() {
+                    [] => "base".to_owned(),
+                    ids => format!("one revision ({})", ids.join(", ")),
+                }
+            ),
+            (true, _) => "fewer than two heads".to_owned(),
+        };
+        let hint = if graph.is_empty() {
+            "`rev revision -m <message>` writes the first revision"
+        } else {
+            "`rev heads` lists the heads a merge can join"
+        };
+        return Err(CliError::fail(format!("nothing to merge: {what}")).hint(hint));
     }
     for &a in &nodes {
         for &b in &nodes {
@@ -642,25 +715,27 @@ pub fn graph_findings(project: &Project) -> Vec<Finding> {
 
 /// `rev init`.
 pub fn init(ctx: &mut Ctx, dir: &Path) -> Result<(), CliError> {
-    let dialect = ctx
-        .cli
-        .dialect
-        .clone()
-        .unwrap_or_else(|| "sqlite".to_owned());
-    if !["sqlite", "mssql", "postgres", "mysql"].contains(&dialect.as_str()) {
-        return Err(CliError::usage(format!(
-            "unknown dialect `{dialect}`: expected mssql, sqlite, postgres or mysql"
-        )));
+    let dialect = ctx.cli.dialect.map_or("sqlite", rev_sql::DialectKind::name);
+    let config = dir.join("rev.ron");
+    if config.exists() {
+        return Err(CliError::fail(format!(
+            "{} already exists: this directory holds a project",
+            config.strip_prefix(".").unwrap_or(&config).display()
+        ))
+        .hint("`rev init <dir>` makes a new project in another directory"));
     }
-    let created = rev_project::init(dir, &dialect)?;
+    let created = rev_project::init(dir, dialect)?;
     if !ctx.cli.quiet {
         for path in created {
-            ctx.line(&format!("Created {}", path.display()))?;
+            let shown = path.strip_prefix(".").unwrap_or(&path);
+            ctx.line(&format!("Created {}", shown.display()))?;
         }
-        ctx.line(&format!(
-            "Next: cd {} && rev revision -m \"create users\"",
-            dir.display()
-        ))?;
+        let cd = if dir == Path::new(".") {
+            String::new()
+        } else {
+            format!("cd {} && ", dir.display())
+        };
+        ctx.line(&format!("Next: {cd}rev revision -m \"create users\""))?;
     }
     Ok(())
 }

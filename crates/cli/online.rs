@@ -204,14 +204,27 @@ fn dialect_of_url(url: &str) -> Option<DialectKind> {
     }
 }
 
-/// Returns the dialect of offline scripts: `--dialect`, else the URL's, else SQLite.
+/// Returns the dialect of offline scripts: `--dialect`, else the URL's. Without
+/// either there is no telling which database the script is for, and a script
+/// in the wrong dialect is worse than none.
 fn offline_dialect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Dialect>, CliError> {
-    let kind = match &ctx.cli.dialect {
-        Some(name) => name.parse::<DialectKind>().map_err(CliError::usage)?,
-        None => database_url(ctx, project)
-            .ok()
-            .and_then(|url| dialect_of_url(&url))
-            .unwrap_or(DialectKind::Sqlite),
+    let kind = match ctx.cli.dialect {
+        Some(kind) => kind,
+        None => {
+            let url = database_url(ctx, project).map_err(|_| {
+                CliError::usage(
+                    "--sql needs to know the database: no --dialect and no database URL",
+                )
+                .hint("pass --dialect mssql|sqlite|postgres|mysql, or --url <URL>")
+            })?;
+            dialect_of_url(&url).ok_or_else(|| {
+                CliError::usage(format!(
+                    "--sql cannot tell the dialect from the database URL `{}`",
+                    rev_db::url::redact(&url)
+                ))
+                .hint("pass --dialect mssql|sqlite|postgres|mysql")
+            })?
+        }
     };
     Ok(rev_sql::dialect(kind))
 }
@@ -272,7 +285,57 @@ pub fn offline(ctx: &mut Ctx, movement: Move, target: &str) -> Result<(), CliErr
 /// Connects, with the password kept out of any message.
 fn connect(ctx: &Ctx, project: &Project) -> Result<Box<dyn Backend>, CliError> {
     let url = database_url(ctx, project)?;
-    Ok(rev_db::connect(&url)?)
+    // A live run speaks the database's dialect; a different --dialect means the
+    // user expects another database than the one about to be touched.
+    if let (Some(asked), Some(found)) = (ctx.cli.dialect, dialect_of_url(&url)) {
+        if asked != found {
+            return Err(CliError::usage(format!(
+                "--dialect {asked} disagrees with the database URL, which is {found}"
+            ))
+            .hint("--dialect is for --sql scripts; for another database pass --url"));
+        }
+    }
+    rev_db::connect(&url).map_err(|error| {
+        let hint = match &error {
+            DbError::Connect { .. } => Some(
+                "check the URL (from --url, DATABASE_URL or `url` in rev.ron), the user and password, and that the server is running",
+            ),
+            DbError::InvalidUrl(_) | DbError::UnsupportedScheme(_) => Some(
+                "URLs look like sqlite://app.db, postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db, mssql://user:pass@host:1433/db or server=tcp:host,1433;database=db;user id=user;password=pass",
+            ),
+            _ => None,
+        };
+        let mut err = CliError::from(error);
+        if err.hint.is_none() {
+            err.hint = hint.map(str::to_owned);
+        }
+        err
+    })
+}
+
+/// Returns the path of a SQLite database file that does not exist yet;
+/// opening it would create it.
+fn missing_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match rev_db::DatabaseUrl::parse(url) {
+        Ok(rev_db::DatabaseUrl::Sqlite(rev_db::SqliteTarget::File(path))) if !path.exists() => {
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+/// Prints the statements of each step, for `-v`.
+fn print_statements(ctx: &mut Ctx, steps: &[Step]) -> Result<(), CliError> {
+    for step in steps {
+        ctx.line(&format!("-- {} {}", step.direction.as_str(), step.revision))?;
+        for statement in &step.statements {
+            ctx.line(&format!("{};", statement.sql))?;
+        }
+        if step.statements.is_empty() {
+            ctx.line("-- (no statements; only the version table changes)")?;
+        }
+    }
+    Ok(())
 }
 
 fn plan_json(project: &Project, plan: &Plan) -> Value {
@@ -423,18 +486,52 @@ fn run_steps(
                 .get(&step.revision)
                 .and_then(|n| project.file(n))
                 .map_or("", |f| f.migration.message.as_str());
-            let line = format!(
-                "{:<9} {} {} ({} ms)",
-                step.direction.as_str(),
-                step.revision,
-                message,
-                started.elapsed().as_millis()
-            );
+            let line = if step.direction == Direction::Stamp {
+                stamp_line(step, message)
+            } else {
+                format!(
+                    "{:<9} {} {} ({} ms)",
+                    step.direction.as_str(),
+                    step.revision,
+                    message,
+                    started.elapsed().as_millis()
+                )
+            };
             bar.suspend(|| ctx.line(&line))?;
+        }
+        if ctx.cli.verbose && step.direction != Direction::Stamp {
+            bar.suspend(|| -> Result<(), CliError> {
+                for statement in &step.statements {
+                    ctx.line(&format!("    {};", statement.sql.replace('\n', "\n    ")))?;
+                }
+                for id in &step.delete_versions {
+                    ctx.line(&format!("    -- version table: removed {id}"))?;
+                }
+                for id in &step.insert_versions {
+                    ctx.line(&format!("    -- version table: added {id}"))?;
+                }
+                Ok(())
+            })?;
         }
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// Returns what a stamp step did to the version table, since a stamp that
+/// only removes a row is not "at" the revision it names.
+fn stamp_line(step: &Step, message: &str) -> String {
+    let mut parts = Vec::new();
+    if !step.insert_versions.is_empty() {
+        parts.push(format!(
+            "added {} {message}",
+            step.insert_versions.join(", ")
+        ));
+    }
+    if !step.delete_versions.is_empty() {
+        parts.push(format!("removed {}", step.delete_versions.join(", ")));
+    }
+    format!("stamp     {}", parts.join("; "))
 }
 
 /// Runs `body` with the migration lock held, releasing it on every path.
@@ -461,14 +558,29 @@ pub fn migrate(
 ) -> Result<(), CliError> {
     let project = ctx.project()?;
     let tables = tables(&project);
+    if plan_only && missing_sqlite_file(&database_url(ctx, &project)?).is_some() {
+        // Opening the file would create it, and --plan changes nothing: plan from base.
+        let dialect = rev_sql::dialect(DialectKind::Sqlite);
+        let plan = make_plan(&project, movement, target, &[])?;
+        let steps = render_steps(&project, dialect.as_ref(), &plan)?;
+        print_plan(ctx, &project, &plan, dialect.as_ref())?;
+        if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+            print_statements(ctx, &steps)?;
+        }
+        return Ok(());
+    }
     let mut backend = connect(ctx, &project)?;
     if plan_only {
         let rows = backend.current_heads(&tables)?;
         let current = current_nodes(&project, &rows)?;
         let plan = make_plan(&project, movement, target, &current)?;
         // Render now so that a migration that cannot run fails the plan too.
-        render_steps(&project, backend.dialect(), &plan)?;
-        return print_plan(ctx, &project, &plan, backend.dialect());
+        let steps = render_steps(&project, backend.dialect(), &plan)?;
+        print_plan(ctx, &project, &plan, backend.dialect())?;
+        if ctx.cli.verbose && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
+            print_statements(ctx, &steps)?;
+        }
+        return Ok(());
     }
     with_lock(ctx, &project, backend.as_mut(), |ctx, backend| {
         backend.ensure_tables(&tables)?;
@@ -598,13 +710,21 @@ pub fn stamp(ctx: &mut Ctx, target: &str, purge: bool, sql: bool) -> Result<(), 
 pub fn current(ctx: &mut Ctx) -> Result<(), CliError> {
     let project = ctx.project()?;
     let tables = tables(&project);
-    let mut backend = connect(ctx, &project)?;
-    let rows = backend.current_heads(&tables)?;
+    // Reading where a missing SQLite file stands must not create it.
+    let rows = if missing_sqlite_file(&database_url(ctx, &project)?).is_some() {
+        Vec::new()
+    } else {
+        connect(ctx, &project)?.current_heads(&tables)?
+    };
     let json = ctx.format(&[Format::Text, Format::Json])? == Format::Json;
     let mut list = Vec::new();
     for id in &rows {
         match project.graph.get(id) {
             Some(node) if json => list.push(revision_json(&project, node)),
+            Some(node) if ctx.cli.verbose => {
+                let line = crate::offline::verbose_block(&project, node);
+                ctx.text(&line)?;
+            }
             Some(node) => {
                 let message = project.file(node).map_or("", |f| f.migration.message.as_str());
                 ctx.line(&format!("{} {message}", describe(&project, node)))?;
@@ -620,6 +740,23 @@ pub fn current(ctx: &mut Ctx) -> Result<(), CliError> {
         ctx.line("<base> (nothing applied)")?;
     }
     Ok(())
+}
+
+/// Returns what `rev check` compares the checksums with, for `-v`: it skips
+/// them without a database, and a user should not take silence for a pass.
+pub fn checksum_scope(ctx: &Ctx, project: &Project) -> String {
+    match database_url(ctx, project) {
+        Err(_) => "skipped the checksums of applied migrations: no database URL".to_owned(),
+        Ok(url) => match url.strip_prefix("sqlite://") {
+            Some(path) if !Path::new(path).exists() => {
+                format!("skipped the checksums of applied migrations: {path} does not exist yet")
+            }
+            _ => format!(
+                "checked the checksums of applied migrations in {}",
+                rev_db::url::redact(&url)
+            ),
+        },
+    }
 }
 
 /// Returns `rev check`'s findings about applied revisions whose file changed.

@@ -125,7 +125,7 @@ impl SqliteBackend {
                     direction: step.direction.as_str(),
                     index: i + 1,
                     sql: statement.sql.clone(),
-                    message: e.to_string(),
+                    message: statement_error(&e),
                     partially_applied: !step.transactional && i > 0,
                 })?;
         }
@@ -455,5 +455,14 @@ impl Backend for SqliteBackend {
         } else {
             self.run_outside_transaction(tables, step)
         }
+    }
+}
+
+/// Returns SQLite's message for a failed statement, without the statement's
+/// text that rusqlite appends (the error shows the statement once already).
+fn statement_error(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqlInputError { msg, offset, .. } => format!("{msg} (at offset {offset})"),
+        other => other.to_string(),
     }
 }
