@@ -436,3 +436,27 @@ fn database_url_precedence_and_no_password_in_output() {
     assert_eq!(run.code, 1);
     assert!(!run.all().contains("hunter2"), "{}", run.all());
 }
+
+#[test]
+fn a_branch_downgrade_stays_on_its_branch() {
+    let env = TestEnv::new();
+    env.write_migration("a1.ron", &table_migration("a1", &[], "base_t"));
+    env.write_migration(
+        "b1.ron",
+        &table_migration("b1", &["a1"], "bill_t")
+            .replace("upgrade:", "branch_labels: [\"bill\"],\n    upgrade:"),
+    );
+    env.write_migration(
+        "s1.ron",
+        &table_migration("s1", &["a1"], "ship_t")
+            .replace("upgrade:", "branch_labels: [\"ship\"],\n    upgrade:"),
+    );
+    env.ok(&["upgrade", "heads"]);
+    assert_eq!(versions(&env), ["b1", "s1"]);
+    env.ok(&["downgrade", "ship@-1"]);
+    assert_eq!(versions(&env), ["b1"]);
+    assert_eq!(
+        tables(&env),
+        ["base_t", "bill_t", "rev_history", "rev_version"]
+    );
+}

@@ -248,7 +248,12 @@ fn make_plan(
     let resolved = project.graph.resolve(&parsed, current)?;
     match movement {
         Move::Upgrade => Ok(project.graph.plan_upgrade(current, &resolved)),
-        Move::Downgrade => Ok(project.graph.plan_downgrade(current, &resolved)?),
+        Move::Downgrade => match project.graph.branch_tip(&parsed, current)? {
+            Some(tip) => Ok(project
+                .graph
+                .plan_downgrade_along(current, &resolved, tip)?),
+            None => Ok(project.graph.plan_downgrade(current, &resolved)?),
+        },
     }
 }
 

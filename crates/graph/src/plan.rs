@@ -139,6 +139,31 @@ impl Graph {
         current: &[NodeIndex],
         target: &Resolved,
     ) -> Result<Plan, PlanError> {
+        self.downgrade(current, target, None)
+    }
+
+    /// Plans a downgrade along one branch, what `<label>@-N` asks for: un-applies
+    /// the revisions between `tip` (the branch's applied end) and the target, and
+    /// every applied revision that needs one of those, but leaves other branches
+    /// that leave the target alone (Alembic's branch downgrade).
+    pub fn plan_downgrade_along(
+        &self,
+        current: &[NodeIndex],
+        target: &Resolved,
+        tip: NodeIndex,
+    ) -> Result<Plan, PlanError> {
+        let along = walk::closure_down_parents(self, &[tip]);
+        self.downgrade(current, target, Some(&along))
+    }
+
+    fn downgrade(
+        &self,
+        current: &[NodeIndex],
+        target: &Resolved,
+        along: Option<&[bool]>,
+    ) -> Result<Plan, PlanError> {
+        let on_path =
+            |n: NodeIndex| along.is_none_or(|a| a.get(n.index()).copied().unwrap_or(false));
         let applied = self.applied_set(current);
         let is_applied = |n: NodeIndex| applied.get(n.index()).copied().unwrap_or(false);
 
@@ -146,9 +171,7 @@ impl Graph {
         let mut stack: Vec<NodeIndex> = Vec::new();
         match target {
             Resolved::Base => {
-                for node in self.nodes().filter(|&n| is_applied(n)) {
-                    remove[node.index()] = true;
-                }
+                stack.extend(self.nodes().filter(|&n| is_applied(n) && on_path(n)));
             }
             Resolved::Revisions(targets) => {
                 for &t in targets {
@@ -156,7 +179,12 @@ impl Graph {
                         return Err(PlanError::NotApplied(self.id(t).to_owned()));
                     }
                     // Revisions that merely depend_on the target stay: start from children only.
-                    stack.extend(self.children(t).iter().copied().filter(|&c| is_applied(c)));
+                    stack.extend(
+                        self.children(t)
+                            .iter()
+                            .copied()
+                            .filter(|&c| is_applied(c) && on_path(c)),
+                    );
                 }
             }
         }

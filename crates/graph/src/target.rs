@@ -358,6 +358,23 @@ impl Graph {
         }
     }
 
+    /// Returns, for a branch-relative target (`<label>@-N`, `<label>@+N`), the
+    /// revision the branch stands at, which the walk starts from; `None` for
+    /// every other target. A downgrade to such a target stays on the branch.
+    pub fn branch_tip(
+        &self,
+        target: &Target,
+        current: &[NodeIndex],
+    ) -> Result<Option<NodeIndex>, ResolveError> {
+        match target {
+            Target::Relative {
+                anchor: anchor @ Anchor::Branch(_),
+                steps,
+            } => Ok(self.relative_start(target, anchor, *steps, current)?.0),
+            _ => Ok(None),
+        }
+    }
+
     /// Returns where a relative walk starts (`None` stands for "before every
     /// revision") and how many of the steps are left to walk from there.
     fn relative_start(

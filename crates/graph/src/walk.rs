@@ -154,6 +154,27 @@ pub(crate) fn closure_down(graph: &Graph, roots: &[NodeIndex]) -> Vec<bool> {
     marked
 }
 
+/// Marks `roots` and every ancestor through parents only.
+pub(crate) fn closure_down_parents(graph: &Graph, roots: &[NodeIndex]) -> Vec<bool> {
+    let mut marked = vec![false; graph.len()];
+    let mut stack: Vec<NodeIndex> = Vec::with_capacity(roots.len());
+    for &root in roots {
+        if !marked[root.index()] {
+            marked[root.index()] = true;
+            stack.push(root);
+        }
+    }
+    while let Some(node) = stack.pop() {
+        for &parent in graph.parents(node) {
+            if !marked[parent.index()] {
+                marked[parent.index()] = true;
+                stack.push(parent);
+            }
+        }
+    }
+    marked
+}
+
 /// Marks `roots` and every descendant through children.
 pub(crate) fn closure_up_parents(graph: &Graph, roots: &[NodeIndex]) -> Vec<bool> {
     let mut marked = vec![false; graph.len()];
