@@ -48,10 +48,14 @@ fn reconcile_table(table: &mut Table, want: &Table, kind: DialectKind) {
         }
     }
     // A column-level UNIQUE comes back as an index or constraint with a name
-    // the server chose; the declared column flag stands for it.
+    // the server chose; the declared column flag stands for it. A unique that
+    // the models name themselves (as a constraint or, on MySQL, as a unique
+    // index on the same column) is not that one.
     for declared in want.columns.iter().filter(|c| c.unique) {
         let found = table.uniques.iter().position(|u| {
-            u.columns == [declared.name.clone()] && !want.uniques.iter().any(|w| w.name == u.name)
+            u.columns == [declared.name.clone()]
+                && !want.uniques.iter().any(|w| w.name == u.name)
+                && !want.indexes.iter().any(|i| i.name == u.name)
         });
         if let Some(at) = found {
             table.uniques.remove(at);

@@ -247,3 +247,39 @@ fn reconcile_takes_the_declared_spelling_of_what_the_dialect_cannot_tell_apart()
         "{kinds:#?}"
     );
 }
+
+#[test]
+fn a_unique_index_the_models_name_is_not_taken_for_a_columns_unique_key() {
+    // MySQL reads both back as unique keys: `email` (the column's UNIQUE) and
+    // `ix_users_email` (a declared unique index on the same column).
+    let email = |unique: bool| Column {
+        name: "email".into(),
+        ty: T::String(255),
+        nullable: Some(false),
+        primary_key: false,
+        identity: false,
+        unique,
+        default: None,
+    };
+    let index = rev_schema::Index {
+        name: "ix_users_email".into(),
+        columns: vec!["email".into()],
+        unique: true,
+    };
+    let unique = |name: &str| rev_schema::Unique {
+        name: name.into(),
+        columns: vec!["email".into()],
+    };
+    let live = Schema::from_tables([Table {
+        columns: vec![email(false)],
+        uniques: vec![unique("ix_users_email"), unique("email")],
+        ..empty_table("users")
+    }]);
+    let declared = Schema::from_tables([Table {
+        columns: vec![email(true)],
+        indexes: vec![index],
+        ..empty_table("users")
+    }]);
+    let reconciled = reconcile(&live, &declared, DialectKind::Mysql);
+    assert!(rev_schema::diff(&reconciled, &declared).is_empty());
+}
