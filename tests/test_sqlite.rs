@@ -321,6 +321,31 @@ fn check_reports_an_applied_migration_edited_since() {
 }
 
 #[test]
+fn check_ignores_revisions_a_stamp_took_out_of_the_version_table() {
+    let env = TestEnv::new();
+    env.write_migration("a_first.ron", &table_migration("a1", &[], "first"));
+    env.write_migration("b_second.ron", &table_migration("b2", &["a1"], "second"));
+    env.ok(&["upgrade", "heads"]);
+    // Stamping down leaves b2's last history row an upgrade, and stamping to
+    // base writes a `stamp` row for a1: neither is applied any more, so
+    // editing their files is no longer editing applied migrations.
+    env.ok(&["stamp", "a1"]);
+    env.write_migration("b_second.ron", &table_migration("b2", &["a1"], "renamed"));
+    let run = env.rev(&["check"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    env.ok(&["stamp", "base"]);
+    env.write_migration("a_first.ron", &table_migration("a1", &[], "renamed_too"));
+    let run = env.rev(&["check"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Applied again, an edit is caught again.
+    env.ok(&["upgrade", "a1"]);
+    env.write_migration("a_first.ron", &table_migration("a1", &[], "first"));
+    let run = env.rev(&["check"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stdout.contains("revision a1"), "{}", run.all());
+}
+
+#[test]
 fn autogenerate_round_trip_on_sqlite() {
     let env = TestEnv::new();
     std::fs::write(

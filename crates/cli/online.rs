@@ -776,18 +776,40 @@ pub fn checksum_findings(ctx: &Ctx, project: &Project) -> Vec<crate::offline::Fi
             return findings;
         }
     }
-    let applied = rev_db::connect(&url).and_then(|mut b| b.applied_checksums(&tables(project)));
+    let tables = tables(project);
+    let applied = rev_db::connect(&url).and_then(|mut backend| {
+        Ok((
+            backend.current_heads(&tables)?,
+            backend.applied_checksums(&tables)?,
+        ))
+    });
     match applied {
         Err(e) => findings.push(crate::offline::Finding {
             severity: "warning",
             kind: "database_unreachable",
             message: format!("cannot read the database to compare checksums: {e}"),
         }),
-        Ok(applied) => {
+        Ok((rows, applied)) => {
+            // The history's last row of a revision says what last happened
+            // to it, not whether it is applied: a stamp changes the version
+            // table without an `upgrade`/`downgrade` row for each revision
+            // it adds or takes away. The version table says what is applied.
+            let heads: Vec<NodeIndex> =
+                rows.iter().filter_map(|id| project.graph.get(id)).collect();
+            let in_force: std::collections::HashSet<NodeIndex> = project
+                .graph
+                .plan_upgrade(&[], &Resolved::Revisions(heads))
+                .steps
+                .iter()
+                .map(|step| step.revision)
+                .collect();
             for (id, recorded) in applied {
                 let Some(node) = project.graph.get(&id) else {
                     continue;
                 };
+                if !in_force.contains(&node) {
+                    continue;
+                }
                 let Some(file) = project.file(node) else {
                     continue;
                 };
