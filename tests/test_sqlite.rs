@@ -294,6 +294,39 @@ fn stamp_sets_the_version_table_without_running_anything() {
 }
 
 #[test]
+fn stamp_leaves_the_rows_of_unrelated_branches() {
+    let env = TestEnv::new();
+    env.write_migration("a1.ron", &table_migration("a1", &[], "base_t"));
+    env.write_migration("b1.ron", &table_migration("b1", &["a1"], "bill"));
+    env.write_migration("b2.ron", &table_migration("b2", &["b1"], "bill_more"));
+    env.write_migration("c1.ron", &table_migration("c1", &["a1"], "ship"));
+    env.ok(&["upgrade", "b1"]);
+    env.ok(&["upgrade", "c1"]);
+    assert_eq!(versions(&env), ["b1", "c1"]);
+    // b2 was applied by hand: stamping it must not forget that c1 is applied,
+    // or the next upgrade would run c1 again.
+    env.ok(&["stamp", "b2"]);
+    assert_eq!(versions(&env), ["b2", "c1"]);
+    assert_snapshot!(env.rev(&["upgrade", "heads"]).all(), @r"
+    nothing to do: the database is already there
+    [exit 0]
+    ");
+    // Stamping down within a branch replaces that branch's row only.
+    env.ok(&["stamp", "b1"]);
+    assert_eq!(versions(&env), ["b1", "c1"]);
+    // A revision that both branches lead up from replaces both rows.
+    env.ok(&["stamp", "a1"]);
+    assert_eq!(versions(&env), ["a1"]);
+    env.ok(&["stamp", "heads"]);
+    assert_eq!(versions(&env), ["b2", "c1"]);
+    // --purge empties the table first, so only the target is left.
+    env.ok(&["stamp", "b1", "--purge"]);
+    assert_eq!(versions(&env), ["b1"]);
+    env.ok(&["stamp", "base"]);
+    assert!(versions(&env).is_empty());
+}
+
+#[test]
 fn check_reports_an_applied_migration_edited_since() {
     let env = TestEnv::new();
     env.write_migration("a_first.ron", &table_migration("a1", &[], "first"));

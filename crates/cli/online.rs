@@ -647,19 +647,41 @@ fn stamp_steps(project: &Project, current: &[NodeIndex], target: &[NodeIndex]) -
     steps
 }
 
-/// Returns the version rows a stamp target stands for: no row for `base`, else
-/// the target revisions less any that another of them needs.
+/// Returns the version rows after stamping `target` over `current`, as Alembic
+/// does: `base` leaves no row; otherwise the target revisions (less any that
+/// another of them needs) replace the current rows on their lineage (rows they
+/// need or that need them), and rows on unrelated branches stay, so that
+/// stamping one branch does not mark another as never applied (its migrations
+/// would run again on the next upgrade). `kept` is what rows survive a purge:
+/// none, or `current`.
 fn stamp_rows(
     project: &Project,
     target: &str,
     current: &[NodeIndex],
+    kept: &[NodeIndex],
 ) -> Result<Vec<NodeIndex>, CliError> {
-    let resolved = project.graph.resolve(&Target::parse(target)?, current)?;
+    let graph = &project.graph;
+    let resolved = graph.resolve(&Target::parse(target)?, current)?;
     let Resolved::Revisions(nodes) = resolved else {
         return Ok(Vec::new());
     };
-    let plan = project.graph.plan_upgrade(&[], &Resolved::Revisions(nodes));
-    Ok(plan.to)
+    let below = graph.applied_set(&nodes);
+    let mut rows: Vec<NodeIndex> = kept
+        .iter()
+        .copied()
+        .filter(|&row| {
+            let needs_target = {
+                let under = graph.applied_set(&[row]);
+                nodes
+                    .iter()
+                    .any(|t| under.get(t.index()).copied().unwrap_or(false))
+            };
+            let needed = below.get(row.index()).copied().unwrap_or(false);
+            !needs_target && !needed
+        })
+        .collect();
+    rows.extend(nodes);
+    Ok(graph.plan_upgrade(&[], &Resolved::Revisions(rows)).to)
 }
 
 /// `rev stamp TARGET [--purge] [--sql]`.
@@ -672,7 +694,7 @@ pub fn stamp(ctx: &mut Ctx, target: &str, purge: bool, sql: bool) -> Result<(), 
             Some((from, to)) => (rows_of(&project, from)?, to),
             None => (Vec::new(), target),
         };
-        let rows = stamp_rows(&project, to, &from)?;
+        let rows = stamp_rows(&project, to, &from, if purge { &[] } else { &from })?;
         let steps = stamp_steps(&project, &from, &rows);
         let script = rev_sql::offline_script(dialect.as_ref(), &tables, &steps);
         return ctx.text(&script);
@@ -684,7 +706,7 @@ pub fn stamp(ctx: &mut Ctx, target: &str, purge: bool, sql: bool) -> Result<(), 
         let steps = if purge {
             // Rows that name no file are exactly what --purge is for: drop them all.
             let current = project.graph.lookup_all(&raw_rows).unwrap_or_default();
-            let target_rows = stamp_rows(&project, target, &current)?;
+            let target_rows = stamp_rows(&project, target, &current, &[])?;
             let mut steps: Vec<Step> = raw_rows
                 .iter()
                 .map(|id| Step {
@@ -701,7 +723,7 @@ pub fn stamp(ctx: &mut Ctx, target: &str, purge: bool, sql: bool) -> Result<(), 
             steps
         } else {
             let current = current_nodes(&project, &raw_rows)?;
-            let target_rows = stamp_rows(&project, target, &current)?;
+            let target_rows = stamp_rows(&project, target, &current, &current)?;
             stamp_steps(&project, &current, &target_rows)
         };
         if steps.is_empty() && !ctx.cli.quiet {
