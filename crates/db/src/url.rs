@@ -222,17 +222,28 @@ fn ado_pairs(text: &str) -> Vec<(&str, &str)> {
 pub fn redact(url: &str) -> String {
     if let Some(scheme_end) = url.find("://") {
         let (head, rest) = url.split_at(scheme_end + 3);
-        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(authority_end);
-        let authority = match authority.rfind('@') {
+        // A password written without %-escapes may hold `/`, `?` or `#`, so
+        // the credentials end at the last `@` (before the query, when the
+        // part before the query has one), not at the first `/`: cutting at
+        // `/` would leave the rest of such a password in plain sight.
+        let query_start = rest.find('?').unwrap_or(rest.len());
+        let at = rest[..query_start].rfind('@').or_else(|| rest.rfind('@'));
+        let (authority, tail) = match at {
             Some(at) => {
-                let (userinfo, host) = authority.split_at(at);
-                match userinfo.split_once(':') {
+                let (userinfo, after) = rest.split_at(at);
+                let host_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+                let (host, tail) = after.split_at(host_end);
+                let authority = match userinfo.split_once(':') {
                     Some((user, _)) => format!("{user}:{REDACTED}{host}"),
-                    None => authority.to_owned(),
-                }
+                    None => format!("{userinfo}{host}"),
+                };
+                (authority, tail)
             }
-            None => authority.to_owned(),
+            None => {
+                let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                let (authority, tail) = rest.split_at(authority_end);
+                (authority.to_owned(), tail)
+            }
         };
         let tail = match tail.split_once('?') {
             Some((path, query)) => {
@@ -365,6 +376,30 @@ mod tests {
             "invalid database URL: `just some text` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET connection string"
         );
         assert!(!parsed_err("password=hunter2;x=y").contains("hunter2"));
+    }
+
+    #[test]
+    fn passwords_with_url_delimiters_are_redacted_whole() {
+        assert_eq!(
+            redact("postgres://u:pa/ss@h:5432/db"),
+            "postgres://u:****@h:5432/db"
+        );
+        assert_eq!(
+            redact("mysql://root:a#b?c@h/app?x=1"),
+            "mysql://root:****@h/app?x=1"
+        );
+        assert_eq!(
+            redact("postgres://u:p@h/db?application_name=a@b"),
+            "postgres://u:****@h/db?application_name=a@b"
+        );
+        assert_eq!(
+            redact("postgres://h/db?application_name=a@b"),
+            "postgres://h/db?application_name=a@b"
+        );
+        assert_eq!(
+            parsed("postgres://u:se/cr?et@db/app"),
+            r#"Postgres(SecretUrl("postgres://u:****@db/app")) | postgres://u:****@db/app"#
+        );
     }
 
     fn parsed_err(url: &str) -> String {
