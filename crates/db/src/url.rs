@@ -267,13 +267,34 @@ pub fn redact(url: &str) -> String {
                 if is_password_key(key) {
                     format!("{key}={REDACTED}")
                 } else {
-                    format!("{key}={value}")
+                    format!("{key}={}", redact_spaced(value))
                 }
             })
             .collect::<Vec<_>>()
             .join(";");
     }
     url.to_owned()
+}
+
+/// Returns `value` cut after the first space-separated `password=` (or
+/// `pwd=`, `pass=`) it holds, with the rest written as `****`: a libpq
+/// `key=value` string (`host=h user=u password=p`) separates its pairs by
+/// spaces, so to the `;`-split above it is one pair whose value runs on.
+fn redact_spaced(value: &str) -> String {
+    let lower = value.to_ascii_lowercase();
+    for (start, _) in lower.match_indices(|c: char| c.is_whitespace()) {
+        let word = &lower[start + 1..];
+        for key in ["password", "pwd", "pass"] {
+            if word
+                .strip_prefix(key)
+                .is_some_and(|after| after.trim_start().starts_with('='))
+            {
+                let cut = start + 1 + key.len();
+                return format!("{}={REDACTED}", &value[..cut]);
+            }
+        }
+    }
+    value.to_owned()
 }
 
 fn is_password_key(key: &str) -> bool {
@@ -399,6 +420,16 @@ mod tests {
         assert_eq!(
             parsed("postgres://u:se/cr?et@db/app"),
             r#"Postgres(SecretUrl("postgres://u:****@db/app")) | postgres://u:****@db/app"#
+        );
+    }
+
+    #[test]
+    fn space_separated_passwords_are_redacted() {
+        let message = parsed_err("host=h user=u password=s3cret dbname=d");
+        assert!(!message.contains("s3cret"), "{message}");
+        assert_eq!(
+            redact("host=h user=u PWD = s3cret dbname=d"),
+            "host=h user=u PWD=****"
         );
     }
 
