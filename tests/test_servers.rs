@@ -1029,3 +1029,48 @@ fn a_failing_test_still_drops_its_database(server: Server) {
     };
     assert!(vantage.column(&sql).is_empty(), "{name} is left behind");
 }
+
+/// A PostgreSQL script run by psql, which goes on after a failed statement:
+/// a script whose version row is missing must not commit its migration.
+#[test]
+fn postgres_script_refuses_a_version_row_that_is_not_there() {
+    let Some(live) = LiveEnv::new(Server::Postgres) else {
+        return;
+    };
+    if std::process::Command::new("psql")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: psql is not installed");
+        return;
+    }
+    live.env
+        .write_migration("a1.ron", &table_migration("a1", &[], "first"));
+    live.env
+        .write_migration("a2.ron", &table_migration("a2", &["a1"], "second"));
+    // The version table exists and is empty: the database is at base, not at a1.
+    live.ok(&["stamp", "base"]);
+    let script = live.ok(&["upgrade", "a1:a2", "--sql", "--dialect", "postgres"]);
+    let mut psql = std::process::Command::new("psql")
+        .args([live.db.url.as_str(), "-X", "-q", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    psql.stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the version table has no row `a1`"),
+        "{stderr}\n{script}"
+    );
+    assert!(live.versions().is_empty());
+    assert_eq!(live.tables(), ["rev_history", "rev_version"], "{script}");
+}

@@ -329,6 +329,24 @@ pub trait Dialect: Send + Sync {
         None
     }
 
+    /// Returns the statement that, placed right before an UPDATE or DELETE of
+    /// the version table `table` (quoted) in an offline script, fails the
+    /// migration unless exactly one row has `column` (quoted) equal to
+    /// `value` (a literal), with `message` as the error: for dialects that
+    /// cannot check a row count afterwards ([`Dialect::expect_one_row`]).
+    /// The table's primary key makes one row before the change one row
+    /// touched by it. None (the default) where plain SQL cannot say it.
+    fn expect_one_row_before(
+        &self,
+        table: &str,
+        column: &str,
+        value: &str,
+        message: &str,
+    ) -> Option<String> {
+        let _ = (table, column, value, message);
+        None
+    }
+
     /// Returns the SQL expression of the current time in UTC, as history rows store it.
     fn now_utc(&self) -> &'static str {
         "CURRENT_TIMESTAMP"

@@ -159,6 +159,9 @@ pub fn offline_script(dialect: &dyn Dialect, tables: &VersionTables, steps: &[St
         }
         w.open_batch();
         for change in step.version_changes() {
+            if let Some(check) = one_row_check_before(dialect, tables, &change) {
+                w.statement(&check);
+            }
             w.statement(&change.literal_sql(dialect, tables));
             if let Some(check) = one_row_check(dialect, &change) {
                 w.statement(&check);
@@ -187,12 +190,36 @@ pub fn offline_script(dialect: &dyn Dialect, tables: &VersionTables, steps: &[St
 fn one_row_check(dialect: &dyn Dialect, change: &VersionChange) -> Option<String> {
     let message = match change {
         VersionChange::Insert { .. } => return None,
-        VersionChange::Update { old, .. } | VersionChange::Delete { old } => format!(
-            "rev: the version table has no row `{old}` (or more than one): \
-             the database is not at the revisions this script starts from"
-        ),
+        VersionChange::Update { old, .. } | VersionChange::Delete { old } => one_row_message(old),
     };
     dialect.expect_one_row(&message)
+}
+
+/// Returns the dialect's check, run before an UPDATE or DELETE of the version
+/// table, that the row it changes is there, for dialects that cannot count
+/// the rows touched afterwards.
+fn one_row_check_before(
+    dialect: &dyn Dialect,
+    tables: &VersionTables,
+    change: &VersionChange,
+) -> Option<String> {
+    let old = match change {
+        VersionChange::Insert { .. } => return None,
+        VersionChange::Update { old, .. } | VersionChange::Delete { old } => old,
+    };
+    dialect.expect_one_row_before(
+        &tables.version_name(dialect),
+        &dialect.quote_ident("version_num"),
+        &dialect.string_literal(old),
+        &one_row_message(old),
+    )
+}
+
+fn one_row_message(old: &str) -> String {
+    format!(
+        "rev: the version table has no row `{old}` (or more than one): \
+         the database is not at the revisions this script starts from"
+    )
 }
 
 /// Returns whether the last line of `sql` ends in a `--` comment, which
