@@ -381,6 +381,26 @@ fn verbose_check_says_what_it_compared_and_what_it_skipped() {
 }
 
 #[test]
+fn check_leaves_a_missing_sqlite_file_uncreated_however_the_url_spells_it() {
+    let env = project();
+    for url in ["sqlite:other.db", "SQLITE://other.db"] {
+        let run = env.rev(&["-v", "check", "--url", url]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(
+            run.stdout.contains(
+                "skipped the checksums of applied migrations: other.db does not exist yet"
+            ),
+            "{}",
+            run.all()
+        );
+        assert!(
+            !env.path().join("other.db").exists(),
+            "{url} created the file"
+        );
+    }
+}
+
+#[test]
 fn mistyped_arguments_get_a_way_forward() {
     let env = project();
     env.write_migration(

@@ -774,11 +774,12 @@ pub fn current(ctx: &mut Ctx) -> Result<(), CliError> {
 pub fn checksum_scope(ctx: &Ctx, project: &Project) -> String {
     match database_url(ctx, project) {
         Err(_) => "skipped the checksums of applied migrations: no database URL".to_owned(),
-        Ok(url) => match url.strip_prefix("sqlite://") {
-            Some(path) if !Path::new(path).exists() => {
-                format!("skipped the checksums of applied migrations: {path} does not exist yet")
-            }
-            _ => format!(
+        Ok(url) => match missing_sqlite_file(&url) {
+            Some(path) => format!(
+                "skipped the checksums of applied migrations: {} does not exist yet",
+                path.display()
+            ),
+            None => format!(
                 "checked the checksums of applied migrations in {}",
                 rev_db::url::redact(&url)
             ),
@@ -792,11 +793,10 @@ pub fn checksum_findings(ctx: &Ctx, project: &Project) -> Vec<crate::offline::Fi
     let Ok(url) = database_url(ctx, project) else {
         return findings;
     };
-    // Checking must not create an SQLite file that does not exist yet.
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        if !Path::new(path).exists() {
-            return findings;
-        }
+    // Checking must not create an SQLite file that does not exist yet,
+    // however the URL spells it (`sqlite://`, `sqlite:`, any case).
+    if missing_sqlite_file(&url).is_some() {
+        return findings;
     }
     let tables = tables(project);
     let applied = rev_db::connect(&url).and_then(|mut backend| {
