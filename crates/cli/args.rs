@@ -10,7 +10,7 @@ const GLOBAL: &str = "Global options";
 
 /// rev: schema migrations as a DAG of revisions, for SQL Server, SQLite,
 /// PostgreSQL and MySQL.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "rev",
     version,
@@ -75,6 +75,21 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl std::fmt::Debug for Cli {
+    /// Writes the options with the URL's password hidden, as everywhere else.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cli")
+            .field("config", &self.config)
+            .field("url", &self.url.as_deref().map(rev_db::url::redact))
+            .field("format", &self.format)
+            .field("dialect", &self.dialect)
+            .field("quiet", &self.quiet)
+            .field("verbose", &self.verbose)
+            .field("command", &self.command)
+            .finish()
+    }
 }
 
 /// Returns the dialect a `--dialect` value names.
@@ -238,5 +253,20 @@ impl Command {
             Command::Stamp { .. } => "stamp",
             Command::Check { .. } => "check",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    #[test]
+    fn debug_hides_the_url_password() {
+        let cli = Cli::parse_from(["rev", "--url", "postgres://u:s3cret@h/db", "current"]);
+        let text = format!("{cli:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("postgres://u:****@h/db"), "{text}");
     }
 }
