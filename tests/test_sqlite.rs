@@ -327,6 +327,46 @@ fn stamp_leaves_the_rows_of_unrelated_branches() {
 }
 
 #[test]
+fn an_offline_script_run_by_sqlite3_stops_at_a_failed_statement() {
+    if std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: sqlite3 is not installed");
+        return;
+    }
+    let env = TestEnv::new();
+    env.write_migration("a1.ron", &table_migration("a1", &[], "first"));
+    env.write_migration(
+        "b2.ron",
+        r#"Migration(
+    id: "b2",
+    parents: ["a1"],
+    message: "fails half-way",
+    upgrade: [
+        CreateTable(name: "second", columns: [Column(name: "id", type: Integer, primary_key: true)]),
+        Sql("INSERT INTO no_such_table VALUES (1)"),
+    ],
+    downgrade: [DropTable(name: "second")],
+)
+"#,
+    );
+    let script = env.ok(&["upgrade", "heads", "--sql", "--dialect", "sqlite"]);
+    let script_path = env.path().join("up.sql");
+    std::fs::write(&script_path, &script).unwrap();
+    let run = std::process::Command::new("sqlite3")
+        .arg(env.path().join("rev.db"))
+        .stdin(std::fs::File::open(&script_path).unwrap())
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "{script}");
+    // a1 committed; b2 neither kept its table nor reached the version table.
+    assert_eq!(versions(&env), ["a1"], "{script}");
+    assert_eq!(tables(&env), ["first", "rev_history", "rev_version"]);
+}
+
+#[test]
 fn check_reports_an_applied_migration_edited_since() {
     let env = TestEnv::new();
     env.write_migration("a_first.ron", &table_migration("a1", &[], "first"));

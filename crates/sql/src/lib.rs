@@ -294,6 +294,14 @@ pub trait Dialect: Send + Sync {
         "COMMIT"
     }
 
+    /// Returns the line written as it is (no `;`) right after an offline
+    /// script's header, for the client that runs it (SQLite: `.bail on`, so
+    /// that the sqlite3 shell stops at a failed statement instead of going
+    /// on to COMMIT half a migration); None (the default) for none.
+    fn script_directive(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Returns the statements an offline script starts with (SQL Server: `SET XACT_ABORT ON`).
     fn script_preamble(&self) -> Vec<Statement> {
         Vec::new()

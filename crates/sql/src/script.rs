@@ -120,6 +120,9 @@ pub fn offline_script(dialect: &dyn Dialect, tables: &VersionTables, steps: &[St
         dialect.kind(),
         steps.len()
     ));
+    if let Some(directive) = dialect.script_directive() {
+        w.line(directive);
+    }
     w.out.push('\n');
     for statement in dialect.script_preamble() {
         w.write(&statement, true);

@@ -301,6 +301,14 @@ impl Dialect for Sqlite {
         format!("?{index}")
     }
 
+    /// Returns `.bail on`: a failed statement leaves an SQLite transaction
+    /// open, and the sqlite3 shell would otherwise run the rest of the
+    /// migration, its version change and its COMMIT. A client that does not
+    /// know dot-commands fails on this first line, before anything runs.
+    fn script_directive(&self) -> Option<&'static str> {
+        Some(".bail on")
+    }
+
     fn render_op(&self, op: &Operation, before: &Schema) -> Result<Vec<Statement>, RenderError> {
         let after = fold_target(op, before)?;
         let rebuild_of = |schema: &Option<String>, name: &str| {
