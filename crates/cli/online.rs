@@ -184,24 +184,13 @@ pub fn render_steps(
     Ok(steps)
 }
 
-/// Returns the dialect of a URL's scheme, without connecting.
+/// Returns the dialect of a URL's scheme, without connecting: the same reading
+/// as the connection's, so that an ADO.NET string is SQL Server whatever key
+/// it starts with.
 fn dialect_of_url(url: &str) -> Option<DialectKind> {
-    let lower = url.trim_start().to_ascii_lowercase();
-    if lower.starts_with("sqlite:") {
-        Some(DialectKind::Sqlite)
-    } else if lower.starts_with("mssql://")
-        || lower.starts_with("sqlserver://")
-        || lower.starts_with("server=")
-        || lower.starts_with("data source=")
-    {
-        Some(DialectKind::Mssql)
-    } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        Some(DialectKind::Postgres)
-    } else if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
-        Some(DialectKind::Mysql)
-    } else {
-        None
-    }
+    rev_db::DatabaseUrl::parse(url)
+        .ok()
+        .map(|parsed| parsed.dialect_kind())
 }
 
 /// Returns the dialect of offline scripts: `--dialect`, else the URL's. Without
