@@ -121,6 +121,20 @@ fn a_missing_config_points_at_the_project_from_a_subdirectory() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(env.path().join("rev.db").exists());
     assert!(!elsewhere.path().join("rev.db").exists());
+    // However the URL spells the SQLite scheme.
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("sqlite://rev.db"), "{text}");
+    std::fs::write(&config, text.replace("sqlite://rev.db", "sqlite:other.db")).unwrap();
+    let run = elsewhere.rev(&[
+        "--config",
+        &config.to_string_lossy(),
+        "-q",
+        "upgrade",
+        "heads",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(env.path().join("other.db").exists());
+    assert!(!elsewhere.path().join("other.db").exists());
 }
 
 #[test]

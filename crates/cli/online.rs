@@ -55,8 +55,10 @@ pub fn database_url(ctx: &Ctx, project: &Project) -> Result<String, CliError> {
 }
 
 fn relative_to_root(url: &str, root: &Path) -> String {
-    match url.strip_prefix("sqlite://") {
-        Some(path) if !path.starts_with('/') && !root.as_os_str().is_empty() => {
+    match rev_db::DatabaseUrl::parse(url) {
+        Ok(rev_db::DatabaseUrl::Sqlite(rev_db::SqliteTarget::File(path)))
+            if path.is_relative() && !root.as_os_str().is_empty() =>
+        {
             format!("sqlite://{}", root.join(path).display())
         }
         _ => url.to_owned(),
