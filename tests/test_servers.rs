@@ -1074,3 +1074,50 @@ fn postgres_script_refuses_a_version_row_that_is_not_there() {
     assert!(live.versions().is_empty());
     assert_eq!(live.tables(), ["rev_history", "rev_version"], "{script}");
 }
+
+/// A statement of a non-transactional migration that fails under psql
+/// stops the script: the version table does not move past it.
+#[test]
+fn postgres_script_stops_at_a_failed_non_transactional_statement() {
+    let Some(live) = LiveEnv::new(Server::Postgres) else {
+        return;
+    };
+    if std::process::Command::new("psql")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped: psql is not installed");
+        return;
+    }
+    live.env
+        .write_migration("a1.ron", &table_migration("a1", &[], "first"));
+    live.env.write_migration(
+        "a2.ron",
+        &migration(
+            "a2",
+            &["a1"],
+            "concurrent index",
+            &[r#"Sql("CREATE INDEX CONCURRENTLY ix_missing ON no_such_table (id)")"#.to_owned()],
+        )
+        .replace("upgrade: [", "transactional: false,\n    upgrade: ["),
+    );
+    live.ok(&["upgrade", "a1"]);
+    let script = live.ok(&["upgrade", "a1:a2", "--sql", "--dialect", "postgres"]);
+    let mut psql = std::process::Command::new("psql")
+        .args([live.db.url.as_str(), "-X", "-q", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    psql.stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    assert_eq!(live.versions(), ["a1"], "{script}");
+    assert!(!out.status.success(), "{script}");
+}

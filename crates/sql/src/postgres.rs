@@ -327,6 +327,15 @@ impl Dialect for Postgres {
         format!("${index}")
     }
 
+    /// Returns `\set ON_ERROR_STOP on`: psql goes on after a failed
+    /// statement by default, and a statement of a non-transactional
+    /// migration failing outside any transaction would be followed by that
+    /// migration's version change and COMMIT. A client that does not know
+    /// psql's commands fails on this first line, before anything runs.
+    fn script_directive(&self) -> Option<&'static str> {
+        Some("\\set ON_ERROR_STOP on")
+    }
+
     /// Returns a DO block that raises `message` unless the row is there: psql
     /// goes on after an error by default, so without it a migration whose
     /// predecessor failed would commit its DDL and an UPDATE of no row.
