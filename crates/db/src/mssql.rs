@@ -444,6 +444,11 @@ impl Backend for MssqlBackend {
     }
 
     fn lock(&mut self, timeout: Duration) -> Result<(), DbError> {
+        // Session applocks are counted: a second sp_getapplock would need a
+        // second release, and unlock releases once.
+        if self.locked {
+            return Ok(());
+        }
         let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         let Self {
             runtime, client, ..
