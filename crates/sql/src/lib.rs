@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rev_schema::{Operation, Schema};
+use rev_schema::{Check, ForeignKey, OnDelete, Operation, Schema, Unique};
 
 pub mod mssql;
 pub mod mysql;
@@ -239,6 +239,60 @@ pub trait Dialect: Send + Sync {
     /// Writes a string as a literal, for offline scripts only (live runs bind values).
     fn string_literal(&self, value: &str) -> String {
         format!("'{}'", value.replace('\'', "''"))
+    }
+
+    /// Returns quoted column names separated by commas.
+    fn column_list(&self, columns: &[String]) -> String {
+        columns
+            .iter()
+            .map(|c| self.quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Returns how the dialect spells an ON DELETE action.
+    fn on_delete_sql(&self, action: OnDelete) -> &'static str {
+        match action {
+            OnDelete::Cascade => "CASCADE",
+            OnDelete::SetNull => "SET NULL",
+            OnDelete::Restrict => "RESTRICT",
+            OnDelete::NoAction => "NO ACTION",
+        }
+    }
+
+    /// Returns `CONSTRAINT .. FOREIGN KEY (..) REFERENCES .. (..) [ON DELETE ..]`,
+    /// the referenced table in `schema`.
+    fn foreign_key_clause(&self, schema: Option<&str>, fk: &ForeignKey) -> String {
+        let mut clause = format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            self.quote_ident(&fk.name),
+            self.column_list(&fk.columns),
+            self.qualified(schema, &fk.ref_table),
+            self.column_list(&fk.ref_columns)
+        );
+        if let Some(action) = fk.on_delete {
+            clause.push_str(" ON DELETE ");
+            clause.push_str(self.on_delete_sql(action));
+        }
+        clause
+    }
+
+    /// Returns `CONSTRAINT .. UNIQUE (..)`.
+    fn unique_clause(&self, unique: &Unique) -> String {
+        format!(
+            "CONSTRAINT {} UNIQUE ({})",
+            self.quote_ident(&unique.name),
+            self.column_list(&unique.columns)
+        )
+    }
+
+    /// Returns `CONSTRAINT .. CHECK (..)`; the expression is the user's SQL, as written.
+    fn check_clause(&self, check: &Check) -> String {
+        format!(
+            "CONSTRAINT {} CHECK ({})",
+            self.quote_ident(&check.name),
+            check.expr
+        )
     }
 
     /// Renders one operation; `before` is the schema just before it runs.

@@ -85,14 +85,6 @@ impl Mssql {
         }
     }
 
-    fn ident_list(&self, names: &[String]) -> String {
-        names
-            .iter()
-            .map(|name| self.quote_ident(name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
     /// Writes `[name] TYPE [IDENTITY(1,1)] NULL|NOT NULL [CONSTRAINT [DF_..] DEFAULT ..]`;
     /// key constraints are the caller's, since they differ between CREATE and ALTER.
     fn column_def(&self, table: &str, column: &Column) -> Result<String, RenderError> {
@@ -119,41 +111,6 @@ impl Mssql {
         Ok(def)
     }
 
-    fn foreign_key_clause(&self, schema: Option<&str>, fk: &ForeignKey) -> String {
-        let mut clause = format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-            self.quote_ident(&fk.name),
-            self.ident_list(&fk.columns),
-            self.qualified(schema, &fk.ref_table),
-            self.ident_list(&fk.ref_columns)
-        );
-        if let Some(on_delete) = fk.on_delete {
-            clause.push_str(match on_delete {
-                OnDelete::Cascade => " ON DELETE CASCADE",
-                OnDelete::SetNull => " ON DELETE SET NULL",
-                // SQL Server has no RESTRICT; NO ACTION refuses the delete the same way.
-                OnDelete::Restrict | OnDelete::NoAction => " ON DELETE NO ACTION",
-            });
-        }
-        clause
-    }
-
-    fn unique_clause(&self, unique: &Unique) -> String {
-        format!(
-            "CONSTRAINT {} UNIQUE ({})",
-            self.quote_ident(&unique.name),
-            self.ident_list(&unique.columns)
-        )
-    }
-
-    fn check_clause(&self, check: &Check) -> String {
-        format!(
-            "CONSTRAINT {} CHECK ({})",
-            self.quote_ident(&check.name),
-            check.expr
-        )
-    }
-
     fn create_table(
         &self,
         schema: Option<&str>,
@@ -176,7 +133,7 @@ impl Mssql {
             lines.push(format!(
                 "CONSTRAINT {} PRIMARY KEY ({})",
                 self.quote_ident(&format!("PK_{name}")),
-                self.ident_list(&key)
+                self.column_list(&key)
             ));
         }
         for column in columns.iter().filter(|c| c.unique && !c.primary_key) {
@@ -476,7 +433,7 @@ impl Mssql {
                     "CREATE {}INDEX {} ON {own} ({})",
                     if index.unique { "UNIQUE " } else { "" },
                     self.quote_ident(&index.name),
-                    self.ident_list(&index.columns)
+                    self.column_list(&index.columns)
                 )));
             }
             for unique in table
@@ -761,7 +718,7 @@ impl Dialect for Mssql {
                 if *unique { "UNIQUE " } else { "" },
                 self.quote_ident(name),
                 self.qualified(schema.as_deref(), table),
-                self.ident_list(columns)
+                self.column_list(columns)
             ))],
             Operation::DropIndex {
                 name,
@@ -830,6 +787,15 @@ impl Dialect for Mssql {
             self.string_literal(&name),
             self.quote_ident(&format!("{table}_pkc")),
         ))]
+    }
+
+    fn on_delete_sql(&self, action: OnDelete) -> &'static str {
+        match action {
+            OnDelete::Cascade => "CASCADE",
+            OnDelete::SetNull => "SET NULL",
+            // SQL Server has no RESTRICT; NO ACTION refuses the delete the same way.
+            OnDelete::Restrict | OnDelete::NoAction => "NO ACTION",
+        }
     }
 
     fn history_types(&self) -> HistoryTypes {

@@ -4,11 +4,9 @@
 //! migration's statements cannot be rolled back together: see
 //! [`Dialect::transactional_ddl`].
 
-use rev_schema::{
-    Check, Column, ColumnType, Default as ColumnDefault, ForeignKey, Operation, Schema,
-};
+use rev_schema::{Column, ColumnType, Default as ColumnDefault, Operation, Schema};
 
-use crate::postgres::{on_delete, raw_sql};
+use crate::postgres::raw_sql;
 use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
 /// Renders operations and version-table statements for MySQL 8 and MariaDB 10.5+.
@@ -94,37 +92,6 @@ impl Mysql {
             def.push_str(" UNIQUE");
         }
         Ok(def)
-    }
-
-    fn column_list(&self, columns: &[String]) -> String {
-        columns
-            .iter()
-            .map(|c| self.quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn foreign_key_clause(&self, schema: Option<&str>, fk: &ForeignKey) -> String {
-        let mut clause = format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-            self.quote_ident(&fk.name),
-            self.column_list(&fk.columns),
-            self.qualified(schema, &fk.ref_table),
-            self.column_list(&fk.ref_columns)
-        );
-        if let Some(action) = fk.on_delete {
-            clause.push_str(" ON DELETE ");
-            clause.push_str(on_delete(action));
-        }
-        clause
-    }
-
-    fn check_clause(&self, check: &Check) -> String {
-        format!(
-            "CONSTRAINT {} CHECK ({})",
-            self.quote_ident(&check.name),
-            check.expr
-        )
     }
 
     fn unknown_column(schema: Option<&str>, table: &str, column: &str) -> RenderError {

@@ -1,8 +1,6 @@
 //! The PostgreSQL dialect.
 
-use rev_schema::{
-    Check, Column, ColumnType, Default as ColumnDefault, ForeignKey, OnDelete, Operation, Schema,
-};
+use rev_schema::{Column, ColumnType, Default as ColumnDefault, Operation, Schema};
 
 use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
@@ -75,47 +73,6 @@ impl Postgres {
             def.push_str(" UNIQUE");
         }
         def
-    }
-
-    fn column_list(&self, columns: &[String]) -> String {
-        columns
-            .iter()
-            .map(|c| self.quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    fn foreign_key_clause(&self, schema: Option<&str>, fk: &ForeignKey) -> String {
-        let mut clause = format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-            self.quote_ident(&fk.name),
-            self.column_list(&fk.columns),
-            self.qualified(schema, &fk.ref_table),
-            self.column_list(&fk.ref_columns)
-        );
-        if let Some(action) = fk.on_delete {
-            clause.push_str(" ON DELETE ");
-            clause.push_str(on_delete(action));
-        }
-        clause
-    }
-
-    fn check_clause(&self, check: &Check) -> String {
-        format!(
-            "CONSTRAINT {} CHECK ({})",
-            self.quote_ident(&check.name),
-            check.expr
-        )
-    }
-}
-
-/// Returns the SQL words of an ON DELETE action (the same on PostgreSQL and MySQL).
-pub(crate) fn on_delete(action: OnDelete) -> &'static str {
-    match action {
-        OnDelete::Cascade => "CASCADE",
-        OnDelete::SetNull => "SET NULL",
-        OnDelete::Restrict => "RESTRICT",
-        OnDelete::NoAction => "NO ACTION",
     }
 }
 

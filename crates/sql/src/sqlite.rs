@@ -22,7 +22,7 @@
 //! rebuild statements themselves stay plain so they run inside the
 //! migration's transaction and keep every row.
 
-use rev_schema::{Column, ColumnType, Default, OnDelete, Operation, Schema, Table, TableName};
+use rev_schema::{Column, ColumnType, Default, Operation, Schema, Table, TableName};
 
 use crate::{Dialect, DialectKind, HistoryTypes, RenderError, Statement};
 
@@ -117,14 +117,6 @@ impl Sqlite {
         Ok(def)
     }
 
-    fn columns_list(&self, columns: &[String]) -> String {
-        columns
-            .iter()
-            .map(|c| self.quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
     /// Returns `CREATE TABLE` for the whole table (without its indexes) under `name`.
     fn create_table(&self, table: &Table, name: &str) -> Result<String, RenderError> {
         let pk: Vec<&Column> = table.columns.iter().filter(|c| c.primary_key).collect();
@@ -135,42 +127,18 @@ impl Sqlite {
         }
         if pk.len() > 1 {
             let names: Vec<String> = pk.iter().map(|c| c.name.clone()).collect();
-            parts.push(format!("PRIMARY KEY ({})", self.columns_list(&names)));
+            parts.push(format!("PRIMARY KEY ({})", self.column_list(&names)));
         }
-        for unique in &table.uniques {
-            parts.push(format!(
-                "CONSTRAINT {} UNIQUE ({})",
-                self.quote_ident(&unique.name),
-                self.columns_list(&unique.columns)
-            ));
-        }
-        for check in &table.checks {
-            parts.push(format!(
-                "CONSTRAINT {} CHECK ({})",
-                self.quote_ident(&check.name),
-                check.expr
-            ));
-        }
-        for fk in &table.foreign_keys {
-            // SQLite resolves REFERENCES in the referencing table's own schema
-            // and refuses a qualifier there.
-            let mut part = format!(
-                "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-                self.quote_ident(&fk.name),
-                self.columns_list(&fk.columns),
-                self.quote_ident(&fk.ref_table),
-                self.columns_list(&fk.ref_columns)
-            );
-            if let Some(action) = fk.on_delete {
-                part.push_str(match action {
-                    OnDelete::Cascade => " ON DELETE CASCADE",
-                    OnDelete::SetNull => " ON DELETE SET NULL",
-                    OnDelete::Restrict => " ON DELETE RESTRICT",
-                    OnDelete::NoAction => " ON DELETE NO ACTION",
-                });
-            }
-            parts.push(part);
-        }
+        parts.extend(table.uniques.iter().map(|u| self.unique_clause(u)));
+        parts.extend(table.checks.iter().map(|c| self.check_clause(c)));
+        // SQLite resolves REFERENCES in the referencing table's own schema and
+        // refuses a qualifier there.
+        parts.extend(
+            table
+                .foreign_keys
+                .iter()
+                .map(|fk| self.foreign_key_clause(None, fk)),
+        );
         Ok(format!(
             "CREATE TABLE {} (\n    {}\n)",
             self.qualified(table.schema.as_deref(), name),
@@ -192,7 +160,7 @@ impl Sqlite {
             if unique { "UNIQUE " } else { "" },
             self.qualified(schema, name),
             self.quote_ident(table),
-            self.columns_list(columns)
+            self.column_list(columns)
         )
     }
 
@@ -209,7 +177,7 @@ impl Sqlite {
             .collect();
         let mut statements = vec![Statement::new(self.create_table(after, &temp)?)];
         if !shared.is_empty() {
-            let list = self.columns_list(&shared);
+            let list = self.column_list(&shared);
             statements.push(Statement::new(format!(
                 "INSERT INTO {} ({list}) SELECT {list} FROM {}",
                 self.qualified(schema, &temp),
