@@ -295,6 +295,38 @@ pub trait Dialect: Send + Sync {
         )
     }
 
+    /// Returns `ALTER TABLE .. ADD <constraint>` for `AddForeignKey`, `AddUnique`
+    /// and `AddCheck`, which SQL Server, PostgreSQL and MySQL spell alike; `None`
+    /// for any other operation.
+    fn add_constraint(&self, op: &Operation) -> Option<String> {
+        let (schema, table, clause) = match op {
+            Operation::AddForeignKey {
+                table,
+                foreign_key,
+                schema,
+            } => (
+                schema,
+                table,
+                self.foreign_key_clause(schema.as_deref(), foreign_key),
+            ),
+            Operation::AddUnique {
+                table,
+                unique,
+                schema,
+            } => (schema, table, self.unique_clause(unique)),
+            Operation::AddCheck {
+                table,
+                check,
+                schema,
+            } => (schema, table, self.check_clause(check)),
+            _ => return None,
+        };
+        Some(format!(
+            "ALTER TABLE {} ADD {clause}",
+            self.qualified(schema.as_deref(), table)
+        ))
+    }
+
     /// Renders one operation; `before` is the schema just before it runs.
     fn render_op(&self, op: &Operation, before: &Schema) -> Result<Vec<Statement>, RenderError>;
 

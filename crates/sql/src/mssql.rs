@@ -729,33 +729,13 @@ impl Dialect for Mssql {
                 self.quote_ident(name),
                 self.qualified(schema.as_deref(), table)
             ))],
-            Operation::AddForeignKey {
-                table,
-                foreign_key,
-                schema,
-            } => vec![Statement::new(format!(
-                "ALTER TABLE {} ADD {}",
-                self.qualified(schema.as_deref(), table),
-                self.foreign_key_clause(schema.as_deref(), foreign_key)
-            ))],
-            Operation::AddUnique {
-                table,
-                unique,
-                schema,
-            } => vec![Statement::new(format!(
-                "ALTER TABLE {} ADD {}",
-                self.qualified(schema.as_deref(), table),
-                self.unique_clause(unique)
-            ))],
-            Operation::AddCheck {
-                table,
-                check,
-                schema,
-            } => vec![Statement::new(format!(
-                "ALTER TABLE {} ADD {}",
-                self.qualified(schema.as_deref(), table),
-                self.check_clause(check)
-            ))],
+            Operation::AddForeignKey { .. }
+            | Operation::AddUnique { .. }
+            | Operation::AddCheck { .. } => {
+                vec![Statement::new(self.add_constraint(op).ok_or_else(
+                    || RenderError::UnknownObject(format!("{} adds no constraint", op.kind())),
+                )?)]
+            }
             Operation::DropConstraint {
                 table,
                 name,

@@ -264,34 +264,11 @@ impl Dialect for Mysql {
                 self.quote_ident(name),
                 self.qualified(schema.as_deref(), table)
             ),
-            Operation::AddForeignKey {
-                table,
-                foreign_key,
-                schema,
-            } => format!(
-                "ALTER TABLE {} ADD {}",
-                self.qualified(schema.as_deref(), table),
-                self.foreign_key_clause(schema.as_deref(), foreign_key)
-            ),
-            Operation::AddUnique {
-                table,
-                unique,
-                schema,
-            } => format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})",
-                self.qualified(schema.as_deref(), table),
-                self.quote_ident(&unique.name),
-                self.column_list(&unique.columns)
-            ),
-            Operation::AddCheck {
-                table,
-                check,
-                schema,
-            } => format!(
-                "ALTER TABLE {} ADD {}",
-                self.qualified(schema.as_deref(), table),
-                self.check_clause(check)
-            ),
+            Operation::AddForeignKey { .. }
+            | Operation::AddUnique { .. }
+            | Operation::AddCheck { .. } => self.add_constraint(op).ok_or_else(|| {
+                RenderError::UnknownObject(format!("{} adds no constraint", op.kind()))
+            })?,
             Operation::DropConstraint {
                 table,
                 name,
