@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::servers::{finish, LiveEnv, Server, TempDb};
+use crate::common::table_migration;
 
 /// Generates one #[test] per server for each test function `fn(Server)`.
 macro_rules! on_both_servers {
@@ -42,26 +43,6 @@ fn history_of(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(r, d)| ((*r).to_owned(), (*d).to_owned()))
         .collect()
-}
-
-/// Returns a migration that creates `table (id, name)`.
-fn table_migration(id: &str, parents: &[&str], table: &str) -> String {
-    let parents: Vec<String> = parents.iter().map(|p| format!("\"{p}\"")).collect();
-    format!(
-        r#"Migration(
-    id: "{id}",
-    parents: [{}],
-    message: "create {table}",
-    upgrade: [
-        CreateTable(name: "{table}", columns: [
-            Column(name: "id", type: Integer, primary_key: true),
-            Column(name: "name", type: String(50)),
-        ]),
-    ],
-)
-"#,
-        parents.join(", ")
-    )
 }
 
 /// Returns a migration with these operations (RON text, one per item).

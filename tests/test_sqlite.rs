@@ -1,10 +1,8 @@
 //! Running migrations for real against SQLite files, through the binary.
 
-use std::path::Path;
-
 use insta::assert_snapshot;
 
-use crate::common::TestEnv;
+use crate::common::{copy_demo, table_migration, TestEnv};
 
 fn db(env: &TestEnv) -> rusqlite::Connection {
     rusqlite::Connection::open(env.path().join("rev.db")).unwrap()
@@ -41,43 +39,6 @@ fn history(env: &TestEnv) -> Vec<(String, String)> {
         .unwrap()
         .map(Result::unwrap)
         .collect()
-}
-
-fn table_migration(id: &str, parents: &[&str], table: &str) -> String {
-    let parents: Vec<String> = parents.iter().map(|p| format!("\"{p}\"")).collect();
-    format!(
-        r#"Migration(
-    id: "{id}",
-    parents: [{}],
-    message: "create {table}",
-    upgrade: [
-        CreateTable(name: "{table}", columns: [
-            Column(name: "id", type: Integer, primary_key: true),
-            Column(name: "name", type: String(50)),
-        ]),
-    ],
-)
-"#,
-        parents.join(", ")
-    )
-}
-
-/// Copies the repository's demo project (rev.ron and migrations) into `env`.
-fn copy_demo(env: &TestEnv) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::copy(root.join("rev.ron"), env.path().join("rev.ron")).unwrap();
-    let versions = root.join("migrations").join("versions");
-    std::fs::create_dir_all(env.versions()).unwrap();
-    for entry in std::fs::read_dir(versions).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, env.versions().join(path.file_name().unwrap())).unwrap();
-    }
-    std::fs::create_dir_all(env.path().join("models")).unwrap();
-    std::fs::copy(
-        root.join("models").join("users.ron"),
-        env.path().join("models").join("users.ron"),
-    )
-    .unwrap();
 }
 
 #[test]

@@ -106,3 +106,43 @@ impl TestEnv {
         self.ok(&["merge", "-m", "join", "--rev-id", "mmmm"]);
     }
 }
+
+/// Returns a migration that creates `table (id, name)`.
+pub fn table_migration(id: &str, parents: &[&str], table: &str) -> String {
+    let parents: Vec<String> = parents.iter().map(|p| format!("\"{p}\"")).collect();
+    format!(
+        r#"Migration(
+    id: "{id}",
+    parents: [{}],
+    message: "create {table}",
+    upgrade: [
+        CreateTable(name: "{table}", columns: [
+            Column(name: "id", type: Integer, primary_key: true),
+            Column(name: "name", type: String(50)),
+        ]),
+    ],
+)
+"#,
+        parents.join(", ")
+    )
+}
+
+/// Copies the repository's demo project (rev.ron, migrations and models) into `env`.
+pub fn copy_demo(env: &TestEnv) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("rev.ron"), env.path().join("rev.ron")).unwrap();
+    std::fs::create_dir_all(env.versions()).unwrap();
+    for entry in std::fs::read_dir(root.join("migrations").join("versions")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, env.versions().join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::create_dir_all(env.path().join("models")).unwrap();
+    for entry in std::fs::read_dir(root.join("models")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            env.path().join("models").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+}

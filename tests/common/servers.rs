@@ -3,7 +3,6 @@
 //! skip-or-fail rule for a server that cannot be reached (DESIGN.md §8), and
 //! readers of what the database holds, through information_schema.
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -285,7 +284,7 @@ impl LiveEnv {
     pub fn demo(server: Server) -> Option<LiveEnv> {
         let db = TempDb::create(server)?;
         let env = TestEnv::empty();
-        copy_demo(&env);
+        super::copy_demo(&env);
         Some(LiveEnv { env, db })
     }
 
@@ -516,26 +515,6 @@ impl LiveEnv {
             assert_eq!(got, [[Some("1".to_owned())]], "the test took the lock");
         }
         session
-    }
-}
-
-/// Copies the repository's demo project (rev.ron, migrations and models) into `env`.
-pub fn copy_demo(env: &TestEnv) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::copy(root.join("rev.ron"), env.path().join("rev.ron")).unwrap();
-    std::fs::create_dir_all(env.versions()).unwrap();
-    for entry in std::fs::read_dir(root.join("migrations").join("versions")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, env.versions().join(path.file_name().unwrap())).unwrap();
-    }
-    std::fs::create_dir_all(env.path().join("models")).unwrap();
-    for entry in std::fs::read_dir(root.join("models")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(
-            &path,
-            env.path().join("models").join(path.file_name().unwrap()),
-        )
-        .unwrap();
     }
 }
 
