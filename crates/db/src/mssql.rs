@@ -193,40 +193,26 @@ impl Bookkeeping<'_> {
 
     async fn run(&self, client: &mut Connection) -> Result<(), DbError> {
         let schema = self.tables.schema.as_deref();
-        let version = self.dialect.qualified(schema, &self.tables.version);
         let history = self.dialect.qualified(schema, &self.tables.history);
         let mut offset = 0;
 
-        let delete = format!("DELETE FROM {version} WHERE [version_num] = @P1");
-        for revision in &self.step.delete_versions {
+        // The one rule of [`Step::version_changes`]: an UPDATE where a row
+        // replaces another, DELETEs and INSERTs for the rest.
+        for change in self.step.version_changes() {
             offset += 1;
-            let touched = execute(client, &delete, &[&revision.as_str()])
-                .await
-                .map_err(|e| self.failure(offset, &delete, describe(&e)))?;
-            if touched != 1 {
-                return Err(self.mismatch(format!(
-                    "expected to remove the version row `{revision}`, but {touched} rows matched"
-                )));
-            }
-        }
-
-        let insert = format!("INSERT INTO {version} ([version_num]) VALUES (@P1)");
-        for revision in &self.step.insert_versions {
-            offset += 1;
-            let touched = match execute(client, &insert, &[&revision.as_str()]).await {
+            let sql = change.sql(self.dialect, self.tables);
+            let values = change.params();
+            let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
+            let touched = match execute(client, &sql, &params).await {
                 Ok(touched) => touched,
                 // 2627 / 2601: the primary key already holds this revision.
                 Err(e) if matches!(e.code(), Some(2627 | 2601)) => {
-                    return Err(
-                        self.mismatch(format!("the version row `{revision}` is already present"))
-                    )
+                    return Err(self.mismatch(change.already_present()))
                 }
-                Err(e) => return Err(self.failure(offset, &insert, describe(&e))),
+                Err(e) => return Err(self.failure(offset, &sql, describe(&e))),
             };
-            if touched != 1 {
-                return Err(self.mismatch(format!(
-                    "expected to add the version row `{revision}`, but {touched} rows were added"
-                )));
+            if let Some(message) = change.wrong_row_count(touched) {
+                return Err(self.mismatch(message));
             }
         }
 

@@ -14,7 +14,7 @@ use rev_sql::mysql::Mysql;
 use rev_sql::Dialect;
 use tokio::runtime::Runtime;
 
-use crate::postgres::{already_ran, last_applied, note_kept_statements};
+use crate::shared::{already_ran, last_applied, note_kept_statements};
 use crate::{Backend, DbError, Step, Tables};
 
 /// MySQL's error number for a duplicate key.
@@ -203,53 +203,27 @@ impl Drop for MysqlBackend {
     }
 }
 
-/// Applies the step's version-table change: an UPDATE when one row replaces
-/// another, else DELETEs and INSERTs; each UPDATE/DELETE must touch one row.
+/// Applies the step's version-table changes (the one rule of
+/// [`Step::version_changes`]); each must touch exactly one row.
 async fn change_versions(
     tx: &mut mysql_async::Transaction<'_>,
-    version_table: &str,
+    tables: &Tables,
     step: &Step,
 ) -> Result<(), DbError> {
     let mismatch = |message: String| DbError::VersionMismatch {
         revision: step.revision.clone(),
         message,
     };
-    if let ([old], [new]) = (
-        step.delete_versions.as_slice(),
-        step.insert_versions.as_slice(),
-    ) {
-        let sql = format!("UPDATE {version_table} SET `version_num` = ? WHERE `version_num` = ?");
-        return match tx.exec_drop(sql, (new.as_str(), old.as_str())).await {
-            Ok(()) if tx.affected_rows() == 1 => Ok(()),
-            Ok(()) => Err(mismatch(format!(
-                "expected to replace one row `{old}` with `{new}`, but {} rows matched",
-                tx.affected_rows()
-            ))),
-            Err(e) if is_duplicate(&e) => {
-                Err(mismatch(format!("`{new}` is already in the version table")))
+    for change in step.version_changes() {
+        let sql = change.sql(&Mysql, tables);
+        let params: Vec<Value> = change.params().into_iter().map(Value::from).collect();
+        match tx.exec_drop(sql, params).await {
+            Ok(()) => {
+                if let Some(message) = change.wrong_row_count(tx.affected_rows()) {
+                    return Err(mismatch(message));
+                }
             }
-            Err(e) => Err(other(e)),
-        };
-    }
-    let delete = format!("DELETE FROM {version_table} WHERE `version_num` = ?");
-    for old in &step.delete_versions {
-        tx.exec_drop(&delete, (old.as_str(),))
-            .await
-            .map_err(other)?;
-        if tx.affected_rows() != 1 {
-            return Err(mismatch(format!(
-                "expected to delete one row `{old}`, but {} rows matched",
-                tx.affected_rows()
-            )));
-        }
-    }
-    let insert = format!("INSERT INTO {version_table} (`version_num`) VALUES (?)");
-    for new in &step.insert_versions {
-        match tx.exec_drop(&insert, (new.as_str(),)).await {
-            Ok(()) => {}
-            Err(e) if is_duplicate(&e) => {
-                return Err(mismatch(format!("`{new}` is already in the version table")))
-            }
+            Err(e) if is_duplicate(&e) => return Err(mismatch(change.already_present())),
             Err(e) => return Err(other(e)),
         }
     }
@@ -473,7 +447,7 @@ impl Backend for MysqlBackend {
                 .start_transaction(TxOpts::default())
                 .await
                 .map_err(other)?;
-            let recorded = match change_versions(&mut tx, &version_table, step).await {
+            let recorded = match change_versions(&mut tx, tables, step).await {
                 Ok(()) => record_history(&mut tx, &history_table, step, started).await,
                 Err(e) => Err(e),
             };

@@ -14,6 +14,7 @@ use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls, Transaction};
 
+use crate::shared::{already_ran, last_applied, note_kept_statements};
 use crate::{Backend, DbError, Step, Tables};
 
 /// How long to wait between two tries of the advisory lock.
@@ -167,46 +168,6 @@ fn lock_key(version_table: &str) -> i64 {
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
-/// Returns, from history rows `(revision, direction, checksum)` in the order
-/// they were written, each revision whose last row is an upgrade or a stamp,
-/// with that row's checksum, sorted by revision.
-pub(crate) fn last_applied(rows: Vec<(String, String, String)>) -> Vec<(String, String)> {
-    let mut last = std::collections::BTreeMap::new();
-    for (revision, direction, checksum) in rows {
-        last.insert(revision, (direction, checksum));
-    }
-    last.into_iter()
-        .filter(|(_, (direction, _))| direction == "upgrade" || direction == "stamp")
-        .map(|(revision, (_, checksum))| (revision, checksum))
-        .collect()
-}
-
-/// Names the first `count` statements of a migration, for messages saying they ran.
-pub(crate) fn already_ran(count: usize) -> String {
-    if count == 1 {
-        "statement 1 of this migration".to_owned()
-    } else {
-        format!("statements 1 to {count} of this migration")
-    }
-}
-
-/// Adds to a version-table error that the step's statements stayed applied,
-/// when they ran outside the transaction that failed.
-pub(crate) fn note_kept_statements(error: DbError, step: &Step, kept: bool) -> DbError {
-    match error {
-        DbError::VersionMismatch { revision, message } if kept && !step.statements.is_empty() => {
-            DbError::VersionMismatch {
-                revision,
-                message: format!(
-                    "{message}; the migration's {} statement(s) ran outside a transaction and stay applied",
-                    step.statements.len()
-                ),
-            }
-        }
-        other => other,
-    }
-}
-
 /// Returns the server's message with its SQLSTATE, detail and hint.
 fn pg_message(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
@@ -250,52 +211,31 @@ fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
     error.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 
-/// Applies the step's version-table change: an UPDATE when one row replaces
-/// another, else DELETEs and INSERTs; each UPDATE/DELETE must touch one row.
+/// Applies the step's version-table changes (the one rule of
+/// [`Step::version_changes`]); each must touch exactly one row.
 async fn change_versions(
     tx: &Transaction<'_>,
-    version_table: &str,
+    tables: &Tables,
     step: &Step,
 ) -> Result<(), DbError> {
     let mismatch = |message: String| DbError::VersionMismatch {
         revision: step.revision.clone(),
         message,
     };
-    if let ([old], [new]) = (
-        step.delete_versions.as_slice(),
-        step.insert_versions.as_slice(),
-    ) {
-        let sql =
-            format!("UPDATE {version_table} SET \"version_num\" = $1 WHERE \"version_num\" = $2");
-        return match tx.execute(&sql, &[new, old]).await {
-            Ok(1) => Ok(()),
-            Ok(n) => Err(mismatch(format!(
-                "expected to replace one row `{old}` with `{new}`, but {n} rows matched"
-            ))),
-            Err(e) if is_unique_violation(&e) => {
-                Err(mismatch(format!("`{new}` is already in the version table")))
+    for change in step.version_changes() {
+        let sql = change.sql(&Postgres, tables);
+        let values = change.params();
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        match tx.execute(&sql, &params).await {
+            Ok(touched) => {
+                if let Some(message) = change.wrong_row_count(touched) {
+                    return Err(mismatch(message));
+                }
             }
-            Err(e) => Err(other(e)),
-        };
-    }
-    let delete = format!("DELETE FROM {version_table} WHERE \"version_num\" = $1");
-    for old in &step.delete_versions {
-        match tx.execute(&delete, &[old]).await.map_err(other)? {
-            1 => {}
-            n => {
-                return Err(mismatch(format!(
-                    "expected to delete one row `{old}`, but {n} rows matched"
-                )))
-            }
-        }
-    }
-    let insert = format!("INSERT INTO {version_table} (\"version_num\") VALUES ($1)");
-    for new in &step.insert_versions {
-        match tx.execute(&insert, &[new]).await {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(mismatch(format!("`{new}` is already in the version table")))
-            }
+            Err(e) if is_unique_violation(&e) => return Err(mismatch(change.already_present())),
             Err(e) => return Err(other(e)),
         }
     }
@@ -454,7 +394,6 @@ impl Backend for PostgresBackend {
     }
 
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
-        let version_table = self.version_table(tables);
         let history_table = self.history_table(tables);
         let client = &mut self.client;
         self.runtime.block_on(async {
@@ -500,7 +439,7 @@ impl Backend for PostgresBackend {
                     }
                 }
             }
-            let recorded = match change_versions(&tx, &version_table, step).await {
+            let recorded = match change_versions(&tx, tables, step).await {
                 Ok(()) => record_history(&tx, &history_table, step, started).await,
                 Err(e) => Err(e),
             };
@@ -529,26 +468,6 @@ mod tests {
         // new rev run side by side.
         // (FNV-1a of "rev:rev_version", computed independently.)
         assert_eq!(lock_key("rev_version"), -6_974_551_163_831_350_334);
-    }
-
-    #[test]
-    fn last_applied_keeps_revisions_whose_last_row_applies_them() {
-        let row = |r: &str, d: &str, c: &str| (r.to_owned(), d.to_owned(), c.to_owned());
-        let rows = vec![
-            row("b", "upgrade", "b1"),
-            row("a", "upgrade", "a1"),
-            row("b", "downgrade", "b1"),
-            row("c", "stamp", "c1"),
-            row("a", "downgrade", "a1"),
-            row("a", "upgrade", "a2"),
-        ];
-        assert_eq!(
-            last_applied(rows),
-            [
-                ("a".to_owned(), "a2".to_owned()),
-                ("c".to_owned(), "c1".to_owned())
-            ]
-        );
     }
 
     #[test]

@@ -228,11 +228,12 @@ fn version_rows_follow_the_rules() {
     );
     let err = backend.run_step(&t, &stale).unwrap_err();
     assert!(matches!(err, DbError::VersionMismatch { .. }), "{err:?}");
-    insta::assert_snapshot!(err.to_string(), @"version table out of step at revision n: expected to replace one row `a` with `n`, but 0 rows matched");
+    insta::assert_snapshot!(err.to_string(), @"version table out of step at revision n: updating version `a` to `n` touched 0 rows, expected exactly 1");
     let err = backend
         .run_step(&t, &up("n", &["a", "m"], &["n"]))
         .unwrap_err();
-    insta::assert_snapshot!(err.to_string(), @"version table out of step at revision n: expected to delete one row `a`, but 0 rows matched");
+    // The one rule pairs `a` with `n` as an UPDATE before it deletes `m`.
+    insta::assert_snapshot!(err.to_string(), @"version table out of step at revision n: updating version `a` to `n` touched 0 rows, expected exactly 1");
     // A row that is already there.
     let err = backend.run_step(&t, &up("m", &[], &["m"])).unwrap_err();
     insta::assert_snapshot!(err.to_string(), @"version table out of step at revision m: `m` is already in the version table");

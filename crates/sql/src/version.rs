@@ -75,13 +75,47 @@ impl VersionChange {
                 old: old.clone(),
                 new: new.clone(),
             });
-        let deletes = delete[paired..]
+        let deletes = delete
             .iter()
+            .skip(paired)
             .map(|old| VersionChange::Delete { old: old.clone() });
-        let inserts = insert[paired..]
+        let inserts = insert
             .iter()
+            .skip(paired)
             .map(|new| VersionChange::Insert { new: new.clone() });
         updates.chain(deletes).chain(inserts).collect()
+    }
+
+    /// Returns what the change does, for messages: "updating version `a` to `b`".
+    pub fn describe(&self) -> String {
+        match self {
+            VersionChange::Insert { new } => format!("inserting version `{new}`"),
+            VersionChange::Update { old, new } => format!("updating version `{old}` to `{new}`"),
+            VersionChange::Delete { old } => format!("deleting version `{old}`"),
+        }
+    }
+
+    /// Returns why the change failed when it touched `touched` rows: every
+    /// change must touch exactly one, or another runner or a hand edit moved
+    /// the table under the plan.
+    pub fn wrong_row_count(&self, touched: u64) -> Option<String> {
+        (touched != 1).then(|| {
+            format!(
+                "{} touched {touched} rows, expected exactly 1",
+                self.describe()
+            )
+        })
+    }
+
+    /// Returns the message for a change that would add a row the table
+    /// already holds (the primary key refused it).
+    pub fn already_present(&self) -> String {
+        match self {
+            VersionChange::Insert { new } | VersionChange::Update { new, .. } => {
+                format!("`{new}` is already in the version table")
+            }
+            VersionChange::Delete { .. } => format!("{} failed", self.describe()),
+        }
     }
 
     /// Returns the statement with placeholders; bind [`VersionChange::params`] in order.
