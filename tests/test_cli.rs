@@ -328,6 +328,7 @@ fn verbose_history_heads_and_current_show_parents_and_paths() {
     ");
     env.ok(&["-q", "upgrade", "aaaa"]);
     assert_snapshot!(env.rev(&["-v", "current"]).all(), @r"
+    database: sqlite://rev.db
     Rev: aaaa
     Parent: <base>
     Path: migrations/versions/aaaa_create_users.ron
@@ -496,11 +497,6 @@ fn check_counts_revisions_in_words() {
 #[test]
 fn commands_without_json_refuse_format_json() {
     let env = project();
-    assert_snapshot!(env.rev(&["upgrade", "heads", "--format", "json"]).all(), @r"
-    error: `rev upgrade` does not offer --format json; it offers text
-    hint: `--plan --format json` prints the steps as JSON
-    [exit 2]
-    ");
     assert_snapshot!(env.rev(&["upgrade", "heads", "--sql", "--format", "json"]).all(), @r"
     error: `rev upgrade` does not offer --format json; it offers text
     [exit 2]
@@ -509,10 +505,58 @@ fn commands_without_json_refuse_format_json() {
     <base> (nothing applied)
     [exit 0]
     ");
-    assert_eq!(env.rev(&["stamp", "heads", "--format", "json"]).code, 2);
+    assert_eq!(
+        env.rev(&["stamp", "heads", "--sql", "--format", "json"])
+            .code,
+        2
+    );
     let plan = env.ok(&["upgrade", "heads", "--plan", "--format", "json"]);
     let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
     assert_eq!(plan["to"], serde_json::json!(["bbbb"]));
+}
+
+/// Returns each JSON event of a run as `event revision`, leaving out the
+/// timings, which differ from run to run.
+fn event_lines(out: &str) -> String {
+    out.lines()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            let name = event["event"].as_str().unwrap().to_owned();
+            match event["revision"].as_str() {
+                Some(revision) => format!("{name} {revision}"),
+                None => name,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn runs_with_format_json_print_one_event_per_line() {
+    let env = project();
+    let out = env.ok(&["upgrade", "heads", "--format", "json"]);
+    assert_snapshot!(event_lines(&out), @r"
+    planned
+    started aaaa
+    finished aaaa
+    started bbbb
+    finished bbbb
+    done
+    ");
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(last["applied"], 2);
+    let out = env.ok(&["downgrade", "base", "--format", "json"]);
+    assert_snapshot!(event_lines(&out), @r"
+    planned
+    started bbbb
+    finished bbbb
+    started aaaa
+    finished aaaa
+    done
+    ");
+    let out = env.ok(&["stamp", "heads", "--format", "json"]);
+    let finished: serde_json::Value = serde_json::from_str(out.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(finished["added"], serde_json::json!(["bbbb"]));
 }
 
 #[test]

@@ -39,48 +39,31 @@ impl CliError {
     }
 }
 
-impl From<rev_project::ProjectError> for CliError {
-    fn from(error: rev_project::ProjectError) -> Self {
-        let hint = match &error {
-            rev_project::ProjectError::Graph { .. } => {
-                Some("fix the file; nothing was run against the database".to_owned())
-            }
-            _ => None,
-        };
+impl From<rev_migrate::MigrateError> for CliError {
+    fn from(error: rev_migrate::MigrateError) -> Self {
         CliError {
+            hint: error.hint(),
+            status: if error.is_usage() { 2 } else { 1 },
             message: error.to_string(),
-            hint,
-            status: 1,
         }
     }
 }
 
-impl From<rev_graph::ResolveError> for CliError {
-    fn from(error: rev_graph::ResolveError) -> Self {
-        let hint = match &error {
-            // The message already lists the ways out; `rev heads` shows what to choose from.
-            rev_graph::ResolveError::MultipleHeads { .. } => Some("`rev heads` lists them"),
-            rev_graph::ResolveError::Unknown(_) => Some("`rev history` lists the revisions"),
-            rev_graph::ResolveError::Ambiguous { .. } => Some("type more characters of the id"),
-            _ => None,
-        };
-        CliError {
-            message: error.to_string(),
-            hint: hint.map(str::to_owned),
-            status: 1,
-        }
+impl From<rev_project::ProjectError> for CliError {
+    fn from(error: rev_project::ProjectError) -> Self {
+        rev_migrate::MigrateError::from(error).into()
     }
 }
 
 impl From<rev_graph::ParseTargetError> for CliError {
     fn from(error: rev_graph::ParseTargetError) -> Self {
-        CliError::usage(error)
+        rev_migrate::MigrateError::from(error).into()
     }
 }
 
-impl From<rev_graph::PlanError> for CliError {
-    fn from(error: rev_graph::PlanError) -> Self {
-        CliError::fail(error)
+impl From<rev_graph::ResolveError> for CliError {
+    fn from(error: rev_graph::ResolveError) -> Self {
+        rev_migrate::MigrateError::from(error).into()
     }
 }
 

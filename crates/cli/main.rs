@@ -2,16 +2,18 @@
 //! results, and decides the exit status in one place.
 
 mod args;
-mod autogen;
+mod author;
+mod check;
+mod database;
 mod error;
-mod offline;
-mod online;
+mod inspect;
+mod render;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use rev_project::Project;
+use rev_migrate::{Movement, Options, Project};
 
 use crate::args::{Cli, Command, Format};
 use crate::error::CliError;
@@ -50,6 +52,24 @@ impl Ctx {
             Err(rev_project::ProjectError::NoConfig(path)) => Err(no_config(&path)),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Returns the database URL: `--url`, then `DATABASE_URL` (environment or
+    /// `.env` at the project root), then rev.ron's `url`.
+    pub fn database_url(&self, project: &Project) -> Result<String, CliError> {
+        Ok(rev_migrate::database_url(project, self.cli.url.as_deref())?)
+    }
+
+    /// Returns the run options rev.ron sets (tables, lock timeout).
+    pub fn options(&self, project: &Project) -> Options {
+        Options::from_config(&project.config)
+    }
+
+    /// Writes out what is buffered, so that a log read during a long run, or
+    /// after a kill, holds every line printed so far.
+    pub fn flush(&mut self) -> Result<(), CliError> {
+        self.out.flush()?;
+        Ok(())
     }
 
     /// Returns the output format, refusing one the command does not offer;
@@ -112,20 +132,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // Commands that print only progress or a script refuse --format json
     // rather than print text to a script that expects JSON.
     let text_only = match &command {
-        Command::Init { .. } | Command::Stamp { .. } => true,
-        Command::Upgrade { plan, .. } | Command::Downgrade { plan, .. } => !plan,
+        Command::Init { .. } => true,
+        Command::Upgrade { sql, .. } | Command::Downgrade { sql, .. } => *sql,
         _ => false,
     };
     if text_only {
-        ctx.format(&[Format::Text]).map_err(|e| match &command {
-            Command::Upgrade { sql: false, .. } | Command::Downgrade { sql: false, .. } => {
-                e.hint("`--plan --format json` prints the steps as JSON")
-            }
-            _ => e,
-        })?;
+        ctx.format(&[Format::Text])?;
     }
     match &command {
-        Command::Init { dir } => offline::init(&mut ctx, dir)?,
+        Command::Init { dir } => author::init(&mut ctx, dir)?,
         Command::Revision {
             message,
             head,
@@ -135,7 +150,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             autogenerate,
             from_db,
         } => {
-            let args = offline::RevisionArgs {
+            let args = author::RevisionArgs {
                 message,
                 head: head.as_deref(),
                 branch_labels: branch_label,
@@ -144,140 +159,47 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 autogenerate: *autogenerate,
                 from_db: *from_db,
             };
-            offline::revision(&mut ctx, &args)?;
+            author::revision(&mut ctx, &args)?;
         }
         Command::Merge {
             revisions,
             message,
             rev_id,
-        } => offline::merge(&mut ctx, revisions, message, rev_id.as_deref())?,
-        Command::Heads => offline::heads(&mut ctx)?,
-        Command::Branches => offline::branches(&mut ctx)?,
-        Command::History { range } => offline::history(&mut ctx, range.as_deref())?,
-        Command::Show { revision } => offline::show(&mut ctx, revision)?,
-        Command::Graph => offline::graph(&mut ctx)?,
-        Command::Check { db } => return check(&mut ctx, *db),
-        Command::Current => online::current(&mut ctx)?,
+        } => author::merge(&mut ctx, revisions, message, rev_id.as_deref())?,
+        Command::Heads => inspect::heads(&mut ctx)?,
+        Command::Branches => inspect::branches(&mut ctx)?,
+        Command::History { range } => inspect::history(&mut ctx, range.as_deref())?,
+        Command::Show { revision } => inspect::show(&mut ctx, revision)?,
+        Command::Graph => inspect::graph(&mut ctx)?,
+        Command::Check { db } => return check::check(&mut ctx, *db),
+        Command::Current => database::current(&mut ctx)?,
         Command::Upgrade { target, sql, plan } => {
-            if *sql {
-                online::offline(&mut ctx, online::Move::Upgrade, target)?;
-            } else {
-                online::migrate(&mut ctx, online::Move::Upgrade, target, *plan)?;
-            }
+            move_database(&mut ctx, Movement::Upgrade, target, *sql, *plan)?
         }
         Command::Downgrade { target, sql, plan } => {
-            if *sql {
-                online::offline(&mut ctx, online::Move::Downgrade, target)?;
-            } else {
-                online::migrate(&mut ctx, online::Move::Downgrade, target, *plan)?;
-            }
+            move_database(&mut ctx, Movement::Downgrade, target, *sql, *plan)?
         }
-        Command::Stamp { target, purge, sql } => online::stamp(&mut ctx, target, *purge, *sql)?,
+        Command::Stamp { target, purge, sql } => database::stamp(&mut ctx, target, *purge, *sql)?,
     }
     ctx.out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
-    let project = ctx.project()?;
-    let mut findings = offline::graph_findings(&project);
-    findings.extend(online::checksum_findings(ctx, &project));
-    findings.extend(model_findings(&project)?);
-    if db {
-        findings.extend(autogen::db_findings(ctx, &project)?);
-    }
-    let failed = findings.iter().any(|f| f.severity == "error");
-    let format = ctx.format(&[Format::Text, Format::Json])?;
-    if ctx.cli.verbose && format == Format::Text {
-        let heads = project.graph.heads().len();
-        let mut scope = vec![
-            format!(
-                "checked the graph: {}, {}",
-                counted(project.graph.len(), "revision"),
-                counted(heads, "head")
-            ),
-            online::checksum_scope(ctx, &project),
-        ];
-        scope.push(match &project.config.models {
-            Some(dir) => format!("checked the models in {dir}/ against the migrations"),
-            None => "skipped the models: `models` is not set in rev.ron".to_owned(),
-        });
-        if db {
-            scope.push(
-                "checked the live database against the migrations at its revisions".to_owned(),
-            );
-        }
-        for line in scope {
-            ctx.line(&line)?;
-        }
-    }
-    if format == Format::Json {
-        let list: Vec<serde_json::Value> = findings
-            .iter()
-            .map(|f| serde_json::json!({"severity": f.severity, "kind": f.kind, "message": f.message}))
-            .collect();
-        ctx.json(&serde_json::json!({ "ok": !failed, "findings": list }))?;
+/// `rev upgrade|downgrade`: a script, a plan, or a run.
+fn move_database(
+    ctx: &mut Ctx,
+    movement: Movement,
+    target: &str,
+    sql: bool,
+    plan: bool,
+) -> Result<(), CliError> {
+    if sql {
+        database::script(ctx, movement, target)
+    } else if plan {
+        database::plan(ctx, movement, target)
     } else {
-        for f in &findings {
-            ctx.line(&format!("{}: {}", f.severity, f.message))?;
-        }
-        if findings.is_empty() && !ctx.cli.quiet {
-            let count = match project.graph.len() {
-                0 => "no revisions yet".to_owned(),
-                n => format!("{}, one head", counted(n, "revision")),
-            };
-            ctx.line(&format!("ok: {count}, no problems found"))?;
-        }
+        database::migrate(ctx, movement, target)
     }
-    ctx.out.flush()?;
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// Returns `1 revision`, `2 revisions`.
-fn counted(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// Returns what `rev check` finds when the models and the migrations disagree.
-fn model_findings(project: &Project) -> Result<Vec<offline::Finding>, CliError> {
-    let Some(dir) = &project.config.models else {
-        return Ok(Vec::new());
-    };
-    let tables = rev_project::load_models(&project.root.join(dir))?;
-    if tables.is_empty() {
-        return Ok(Vec::new());
-    }
-    let desired = rev_schema::Schema::from_tables(tables);
-    let built = online::schema_at(project, &project.graph.heads())?;
-    let found = rev_schema::diff(&built, &desired);
-    let mut findings = Vec::new();
-    if !found.ops.is_empty() {
-        let list: Vec<String> = found.ops.iter().map(autogen::summary).collect();
-        findings.push(offline::Finding {
-            severity: "error",
-            kind: "model_drift",
-            message: format!(
-                "the models differ from what the migrations build; `rev revision --autogenerate -m <message>` would write:\n  {}",
-                list.join("\n  ")
-            ),
-        });
-    }
-    for note in found.notes {
-        findings.push(offline::Finding {
-            severity: "warning",
-            kind: "model_drift",
-            message: note,
-        });
-    }
-    Ok(findings)
 }
 
 /// Returns the error for a missing config file, pointing at a `rev.ron` in a

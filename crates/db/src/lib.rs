@@ -6,9 +6,15 @@ use std::time::Duration;
 use rev_sql::Dialect;
 
 pub mod introspect;
+#[cfg(feature = "mssql")]
 pub mod mssql;
+#[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod shared;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod url;
 
@@ -16,12 +22,19 @@ pub use rev_sql::{Direction, Step, VersionTables as Tables};
 pub use url::{DatabaseUrl, SecretUrl, SqliteTarget};
 
 /// Returns a connection to the database `url` names (see [`DatabaseUrl`]).
+/// A backend this build was compiled without is [`DbError::NotCompiled`].
 pub fn connect(url: &str) -> Result<Box<dyn Backend>, DbError> {
     match DatabaseUrl::parse(url)? {
+        #[cfg(feature = "sqlite")]
         DatabaseUrl::Sqlite(target) => Ok(Box::new(sqlite::SqliteBackend::open(&target)?)),
+        #[cfg(feature = "mssql")]
         DatabaseUrl::Mssql(secret) => mssql::connect(secret.expose()),
+        #[cfg(feature = "postgres")]
         DatabaseUrl::Postgres(secret) => postgres::connect(secret.expose()),
+        #[cfg(feature = "mysql")]
         DatabaseUrl::Mysql(secret) => mysql::connect(secret.expose()),
+        #[allow(unreachable_patterns)]
+        other => Err(DbError::NotCompiled(other.dialect_kind())),
     }
 }
 
@@ -81,6 +94,9 @@ pub enum DbError {
         /// The offending rows, as the database reports them.
         message: String,
     },
+    /// The URL names a backend that this build leaves out (a cargo feature of rev-db).
+    #[error("this build of rev has no {0} backend: enable the cargo feature `{0}`")]
+    NotCompiled(rev_sql::DialectKind),
     /// Any other database error.
     #[error("{0}")]
     Other(String),

@@ -128,6 +128,38 @@ impl Project {
         })
     }
 
+    /// Builds a project from migration files compiled into a program (see
+    /// the `rev::embed!` macro): `files` pairs each file's path under the
+    /// migrations directory with its text. Loading is as strict as [`Project::load`]:
+    /// one bad file fails it, naming the file, line and column.
+    pub fn from_embedded(config: Config, files: &[(&str, &str)]) -> Result<Project, ProjectError> {
+        let mut sorted: Vec<&(&str, &str)> = files.iter().collect();
+        sorted.sort_unstable_by_key(|(name, _)| *name);
+        let mut loaded = Vec::with_capacity(sorted.len());
+        for (name, text) in &sorted {
+            let path = PathBuf::from(name);
+            let migration = Migration::parse(text).map_err(|f| ProjectError::Parse {
+                path: path.clone(),
+                line: f.line,
+                col: f.col,
+                message: f.message,
+            })?;
+            loaded.push(MigrationFile { path, migration });
+        }
+        let graph = build_graph_from(&loaded, |input| {
+            sorted
+                .get(input)
+                .map(|(_, text)| (*text).to_owned())
+                .unwrap_or_default()
+        })?;
+        Ok(Project {
+            root: PathBuf::new(),
+            config,
+            files: loaded,
+            graph,
+        })
+    }
+
     /// Returns the directory new migration files are written to.
     pub fn versions_dir(&self) -> PathBuf {
         self.root.join(&self.config.migrations).join("versions")
@@ -284,11 +316,25 @@ fn read_migration(path: PathBuf, buffer: &mut Vec<u8>) -> Result<MigrationFile, 
 /// Builds the graph of loaded files, turning a graph error into one that names
 /// the file, line and column at fault.
 pub fn build_graph(files: &[MigrationFile]) -> Result<Graph, ProjectError> {
+    build_graph_from(files, |input| {
+        files
+            .get(input)
+            .and_then(|f| fs::read_to_string(&f.path).ok())
+            .unwrap_or_default()
+    })
+}
+
+/// Builds the graph of loaded files; `text_of` returns the text of the file
+/// at an input position, to point the error at a line and column.
+fn build_graph_from(
+    files: &[MigrationFile],
+    text_of: impl Fn(usize) -> String,
+) -> Result<Graph, ProjectError> {
     let specs: Vec<RevisionSpec> = files.iter().map(|f| spec(&f.migration)).collect();
     Graph::build(&specs).map_err(|error| {
         let input = error.input();
         let path = files.get(input).map(|f| f.path.clone()).unwrap_or_default();
-        let text = fs::read_to_string(&path).unwrap_or_default();
+        let text = text_of(input);
         let (field, value) = match &error {
             BuildError::InvalidId { id, .. } | BuildError::DuplicateId { id, .. } => {
                 ("id", id.as_str())

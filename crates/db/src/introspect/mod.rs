@@ -17,12 +17,27 @@
 //! a different shape (PostgreSQL turns `x IN (1, 2)` into `x = ANY (ARRAY[1, 2])`)
 //! is reported as a changed check.
 
+// Builds with only some backends leave some of the shared readers unused.
+#![cfg_attr(
+    not(all(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "mssql"
+    )),
+    allow(dead_code)
+)]
+
 use rev_schema::{Column, ColumnType, Default, OnDelete, Schema, Table};
 use rev_sql::DialectKind;
 
+#[cfg(feature = "mssql")]
 pub(crate) mod mssql;
+#[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
 /// Returns `live` with every column type, default, nullability, foreign key,

@@ -1,0 +1,163 @@
+//! How revisions look on the command line: the one-line and `-v` forms, the
+//! JSON object, and lists of them. Shared by every command that shows revisions.
+
+use std::fmt::Write as _;
+
+use rev_graph::NodeIndex;
+use rev_project::Project;
+use serde_json::{json, Value};
+
+use crate::args::Format;
+use crate::error::CliError;
+use crate::Ctx;
+
+/// Returns the JSON object of a revision: id, parents, depends_on, branch_labels, message, path.
+pub fn revision_json(project: &Project, node: NodeIndex) -> Value {
+    let Some(file) = project.file(node) else {
+        return Value::Null;
+    };
+    let m = &file.migration;
+    json!({
+        "id": m.id,
+        "parents": m.parents,
+        "depends_on": m.depends_on,
+        "branch_labels": m.branch_labels,
+        "message": m.message,
+        "path": file.path.to_string_lossy(),
+    })
+}
+
+/// Returns `id (label) (head) (branchpoint) (mergepoint)` for a revision.
+pub fn describe(project: &Project, node: NodeIndex) -> String {
+    let mut text = String::new();
+    describe_into(&mut text, project, node);
+    text
+}
+
+/// Appends what [`describe`] returns to `text`, allocating nothing of its own.
+fn describe_into(text: &mut String, project: &Project, node: NodeIndex) {
+    let graph = &project.graph;
+    text.push_str(graph.id(node));
+    let labels = graph.branch_labels(node);
+    if !labels.is_empty() {
+        text.push_str(" (");
+        for (i, label) in labels.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(label);
+        }
+        text.push(')');
+    }
+    if graph.children(node).is_empty() {
+        text.push_str(" (head)");
+    }
+    if graph.children(node).len() > 1 {
+        text.push_str(" (branchpoint)");
+    }
+    if graph.parents(node).len() > 1 {
+        text.push_str(" (mergepoint)");
+    }
+}
+
+pub fn message(project: &Project, node: NodeIndex) -> &str {
+    project
+        .file(node)
+        .map_or("", |f| f.migration.message.as_str())
+}
+
+/// Returns the revision lines of `history`: `parents -> id (head), message`.
+pub fn history_line(project: &Project, node: NodeIndex) -> String {
+    // One allocation per line: `rev history` prints one line per revision.
+    let graph = &project.graph;
+    let message = message(project, node);
+    let mut line = String::with_capacity(64 + message.len());
+    match graph.parents(node) {
+        [] => line.push_str("<base>"),
+        parents => {
+            for (i, &parent) in parents.iter().enumerate() {
+                if i > 0 {
+                    line.push_str(", ");
+                }
+                line.push_str(graph.id(parent));
+            }
+        }
+    }
+    line.push_str(" -> ");
+    describe_into(&mut line, project, node);
+    line.push_str(", ");
+    line.push_str(message);
+    line
+}
+
+/// Below this many revisions the text is formatted on one thread: starting a
+/// second costs more than it saves.
+const PARALLEL_TEXT: usize = 20_000;
+
+/// Returns a revision as `-v` lists it: id and markers, parents, dependencies,
+/// labels, file and message, then a blank line (Alembic's `history -v`).
+pub fn verbose_block(project: &Project, node: NodeIndex) -> String {
+    let graph = &project.graph;
+    let mut text = format!("Rev: {}\n", describe(project, node));
+    let parents = match graph.parents(node) {
+        [] => "<base>".to_owned(),
+        parents => graph.ids(parents).join(", "),
+    };
+    let _ = writeln!(text, "Parent: {parents}");
+    let deps = graph.depends_on(node);
+    if !deps.is_empty() {
+        let _ = writeln!(text, "Also depends on: {}", graph.ids(deps).join(", "));
+    }
+    let labels = graph.branch_labels(node);
+    if !labels.is_empty() {
+        let _ = writeln!(text, "Branch names: {}", labels.join(", "));
+    }
+    if let Some(file) = project.file(node) {
+        let _ = writeln!(text, "Path: {}", file.path.display());
+    }
+    let _ = writeln!(text, "\n    {}\n", message(project, node));
+    text
+}
+
+pub fn print_revisions(
+    ctx: &mut Ctx,
+    project: &Project,
+    nodes: &[NodeIndex],
+    text: impl Fn(NodeIndex) -> String + Sync,
+) -> Result<(), CliError> {
+    match ctx.format(&[Format::Text, Format::Json])? {
+        Format::Json => {
+            let list: Vec<Value> = nodes.iter().map(|&n| revision_json(project, n)).collect();
+            ctx.json(&Value::Array(list))
+        }
+        _ if nodes.len() >= PARALLEL_TEXT => {
+            // Formatting 100,000 lines is mostly waiting on memory (each line
+            // reads a revision's file entry and graph node): two threads each
+            // format half, and the halves are printed in order.
+            let half = nodes.len().div_ceil(2);
+            let format = |part: &[NodeIndex]| {
+                let mut out = String::with_capacity(part.len() * 80);
+                for &node in part {
+                    out.push_str(&text(node));
+                    out.push('\n');
+                }
+                out
+            };
+            let (first, second) = nodes.split_at(half);
+            let (first, second) = std::thread::scope(|scope| {
+                let later = scope.spawn(|| format(second));
+                (format(first), later.join())
+            });
+            let second = second.map_err(|_| CliError::fail("a formatting thread panicked"))?;
+            ctx.text(&first)?;
+            ctx.text(&second)
+        }
+        _ => {
+            for &node in nodes {
+                let line = text(node);
+                ctx.line(&line)?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The engine's error: every variant keeps its source and knows the hint that
+//! names the next thing to try.
+
+use std::path::PathBuf;
+
+use rev_db::DbError;
+use rev_graph::{ParseTargetError, PlanError, ResolveError};
+use rev_project::ProjectError;
+use rev_schema::{FoldError, InvertError};
+use rev_sql::{DialectKind, RenderError};
+
+/// Why an engine call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MigrateError {
+    /// The project could not be loaded or changed.
+    #[error(transparent)]
+    Project(Box<ProjectError>),
+    /// A target string is not valid syntax.
+    #[error(transparent)]
+    Target(#[from] ParseTargetError),
+    /// A target names no revision, or several where one is needed.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// The graph cannot plan the move.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The database refused or could not be reached.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The version table names a revision no file declares.
+    #[error("the database is at revision `{0}`, which no migration file declares")]
+    UnknownRevision(String),
+    /// A migration has no downgrade and its upgrade cannot be inverted.
+    #[error("{}: revision {revision} has no downgrade and its upgrade cannot be inverted: {source}", path.display())]
+    NotInvertible {
+        /// The migration file.
+        path: PathBuf,
+        /// Its revision.
+        revision: String,
+        /// Why it cannot be inverted.
+        #[source]
+        source: Box<InvertError>,
+    },
+    /// A migration's operations do not fit the schema the ones before it build.
+    #[error("{}: revision {revision}: {source}", path.display())]
+    Fold {
+        /// The migration file.
+        path: PathBuf,
+        /// Its revision.
+        revision: String,
+        /// What does not fit.
+        #[source]
+        source: Box<FoldError>,
+    },
+    /// A migration cannot be written as SQL for the database's dialect.
+    #[error("{}: revision {revision} ({direction}): cannot render for {dialect}: {source}", path.display())]
+    Render {
+        /// The migration file.
+        path: PathBuf,
+        /// Its revision.
+        revision: String,
+        /// `upgrade` or `downgrade`.
+        direction: &'static str,
+        /// The dialect.
+        dialect: DialectKind,
+        /// Why.
+        #[source]
+        source: Box<RenderError>,
+    },
+    /// A step failed; the steps before it stay applied.
+    #[error("{source}\n{}", applied_before(.applied))]
+    Step {
+        /// The database's error.
+        #[source]
+        source: Box<DbError>,
+        /// The steps that completed before the failure (`upgrade <id>`).
+        applied: Vec<String>,
+        /// What to do about statements that stayed applied, when some did.
+        kept: Option<String>,
+    },
+    /// An applied migration's file changed since it was applied; nothing ran.
+    #[error("{0}; nothing was run")]
+    Edited(Box<crate::check::EditedMigration>),
+    /// No database URL was given anywhere.
+    #[error("no database URL: pass --url, set DATABASE_URL, or set `url` in rev.ron")]
+    NoUrl,
+    /// The request itself is wrong (a usage error).
+    #[error("{message}")]
+    Usage {
+        /// The sentence.
+        message: String,
+        /// What to type instead.
+        hint: Option<String>,
+    },
+    /// The request cannot be carried out as asked.
+    #[error("{message}")]
+    Refused {
+        /// The sentence.
+        message: String,
+        /// What to type next.
+        hint: Option<String>,
+    },
+}
+
+impl From<ProjectError> for MigrateError {
+    fn from(error: ProjectError) -> Self {
+        MigrateError::Project(Box::new(error))
+    }
+}
+
+fn applied_before(applied: &[String]) -> String {
+    if applied.is_empty() {
+        "nothing was applied before it".to_owned()
+    } else {
+        format!("completed before the failure: {}", applied.join(", "))
+    }
+}
+
+impl MigrateError {
+    /// Returns a usage error.
+    pub fn usage(message: impl Into<String>, hint: Option<&str>) -> Self {
+        MigrateError::Usage {
+            message: message.into(),
+            hint: hint.map(str::to_owned),
+        }
+    }
+
+    /// Returns a refusal.
+    pub fn refused(message: impl Into<String>, hint: Option<&str>) -> Self {
+        MigrateError::Refused {
+            message: message.into(),
+            hint: hint.map(str::to_owned),
+        }
+    }
+
+    /// Returns whether the caller asked for something malformed (the CLI exits 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, MigrateError::Usage { .. } | MigrateError::Target(_))
+    }
+
+    /// Returns what to try next, naming a command where one helps.
+    pub fn hint(&self) -> Option<String> {
+        let text = match self {
+            MigrateError::Project(error) if matches!(**error, ProjectError::Graph { .. }) => {
+                "fix the file; nothing was run against the database"
+            }
+            MigrateError::Resolve(error) => match error {
+                ResolveError::MultipleHeads { .. } => "`rev heads` lists them",
+                ResolveError::Unknown(_) => "`rev history` lists the revisions",
+                ResolveError::Ambiguous { .. } => "type more characters of the id",
+                _ => return None,
+            },
+            MigrateError::Db(error) => return db_hint(error).map(str::to_owned),
+            MigrateError::UnknownRevision(_) => {
+                "restore the file, or `rev stamp <rev> --purge` to reset the version table"
+            }
+            MigrateError::NotInvertible { .. } => "write a `downgrade: [...]` list in the file",
+            MigrateError::Step { source, kept, .. } => {
+                return db_hint(source).map(str::to_owned).or_else(|| kept.clone())
+            }
+            MigrateError::NoUrl => "for a local SQLite file: --url sqlite://app.db",
+            MigrateError::Edited(_) => {
+                "restore the file as it was applied (`rev check` lists every edited one); change the schema in a new revision"
+            }
+            MigrateError::Usage { hint, .. } | MigrateError::Refused { hint, .. } => {
+                return hint.clone()
+            }
+            _ => return None,
+        };
+        Some(text.to_owned())
+    }
+}
+
+fn db_hint(error: &DbError) -> Option<&'static str> {
+    match error {
+        DbError::LockTimeout(_) => Some("another `rev` is migrating this database; wait for it, or raise lock_timeout_secs in rev.ron"),
+        DbError::VersionMismatch { .. } => Some("run `rev current` to see where the database stands, then retry"),
+        DbError::Connect { .. } => Some(
+            "check the URL (from --url, DATABASE_URL or `url` in rev.ron), the user and password, and that the server is running",
+        ),
+        DbError::InvalidUrl(_) | DbError::UnsupportedScheme(_) => Some(
+            "URLs look like sqlite://app.db, postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db, mssql://user:pass@host:1433/db or server=tcp:host,1433;database=db;user id=user;password=pass",
+        ),
+        _ => None,
+    }
+}
+
+/// The engine's result.
+pub type Result<T, E = MigrateError> = std::result::Result<T, E>;

@@ -1,0 +1,286 @@
+//! The live loop, written once: lock → ensure the tables → read the rows →
+//! plan → apply each step → unlock, reporting progress through events.
+
+use std::time::{Duration, Instant};
+
+use rev_db::{Backend, DbError, Step, Tables};
+use rev_graph::Plan;
+use rev_project::{Config, Project};
+use rev_sql::Dialect;
+
+use crate::check::edited_applied;
+use crate::error::{MigrateError, Result};
+use crate::plan::{
+    current_nodes, plan, purge_steps, render_steps, stamp_rows, stamp_steps, Movement,
+};
+
+/// What a live run needs besides the project and the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Where the version and history tables live.
+    pub tables: Tables,
+    /// How long to wait for another runner's lock.
+    pub lock_timeout: Duration,
+    /// Whether to refuse to run when an applied migration's file changed
+    /// since it was applied (sqlx's rule): what the database holds is then
+    /// not what the files say it holds.
+    pub validate_checksums: bool,
+}
+
+impl Default for Options {
+    /// Returns rev's defaults: `rev_version`, `rev_history`, a 60 s lock timeout.
+    fn default() -> Self {
+        Options {
+            tables: Tables::default(),
+            lock_timeout: Duration::from_secs(60),
+            validate_checksums: true,
+        }
+    }
+}
+
+impl Options {
+    /// Returns the options rev.ron sets.
+    pub fn from_config(config: &Config) -> Self {
+        Options {
+            tables: Tables {
+                schema: config.schema.clone(),
+                version: config.version_table.clone(),
+                history: config.history_table.clone(),
+            },
+            lock_timeout: Duration::from_secs(config.lock_timeout_secs),
+            validate_checksums: true,
+        }
+    }
+}
+
+/// Progress of a run, in the order it happens.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A run is about to apply `total` steps.
+    Planned {
+        /// The steps, in order.
+        steps: &'a [Step],
+    },
+    /// A step is about to run.
+    Started {
+        /// The step.
+        step: &'a Step,
+        /// Its 0-based position.
+        index: usize,
+        /// How many steps the run has.
+        total: usize,
+    },
+    /// A step committed.
+    Finished {
+        /// The step.
+        step: &'a Step,
+        /// How long it took.
+        duration: Duration,
+    },
+    /// A step failed; the run stops.
+    Failed {
+        /// The step.
+        step: &'a Step,
+        /// The database's error.
+        error: &'a DbError,
+    },
+    /// Every step committed.
+    Done {
+        /// How many steps ran.
+        applied: usize,
+    },
+}
+
+/// One step that a run applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The revision.
+    pub revision: String,
+    /// `upgrade`, `downgrade` or `stamp`.
+    pub direction: &'static str,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// The version rows before the run.
+    pub from: Vec<String>,
+    /// The version rows after the run.
+    pub to: Vec<String>,
+    /// The steps applied, in order.
+    pub applied: Vec<Applied>,
+}
+
+/// Returns the version table's rows (empty when the table is missing).
+pub fn current(backend: &mut dyn Backend, options: &Options) -> Result<Vec<String>> {
+    Ok(backend.current_heads(&options.tables)?)
+}
+
+/// Returns the plan and rendered steps that `migrate` would run now, changing
+/// nothing. Rendering here too makes a migration that cannot run fail the plan.
+pub fn plan_live(
+    backend: &mut dyn Backend,
+    project: &Project,
+    options: &Options,
+    movement: Movement,
+    target: &str,
+) -> Result<(Plan, Vec<Step>)> {
+    let rows = backend.current_heads(&options.tables)?;
+    let current = current_nodes(project, &rows)?;
+    let plan = plan(project, movement, target, &current)?;
+    let steps = render_steps(project, backend.dialect(), &plan)?;
+    Ok((plan, steps))
+}
+
+/// Moves the database to `target`, one transaction per migration, holding the
+/// migration lock throughout.
+pub fn migrate(
+    backend: &mut dyn Backend,
+    project: &Project,
+    options: &Options,
+    movement: Movement,
+    target: &str,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<Report> {
+    with_lock(backend, options, |backend| {
+        backend.ensure_tables(&options.tables)?;
+        let rows = backend.current_heads(&options.tables)?;
+        let current = current_nodes(project, &rows)?;
+        if options.validate_checksums {
+            let applied = backend.applied_checksums(&options.tables)?;
+            if let Some(edit) = edited_applied(project, &rows, applied).into_iter().next() {
+                return Err(MigrateError::Edited(Box::new(edit)));
+            }
+        }
+        let plan = plan(project, movement, target, &current)?;
+        let steps = render_steps(project, backend.dialect(), &plan)?;
+        let mut report = run_steps(backend, &options.tables, &steps, on_event)?;
+        report.from = rows;
+        report.to = project.graph.ids(&plan.to);
+        Ok(report)
+    })
+}
+
+/// Sets the version table to `target` without running migrations; `purge`
+/// empties it first, rows that name no file included.
+pub fn stamp(
+    backend: &mut dyn Backend,
+    project: &Project,
+    options: &Options,
+    target: &str,
+    purge: bool,
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<Report> {
+    with_lock(backend, options, |backend| {
+        backend.ensure_tables(&options.tables)?;
+        let rows = backend.current_heads(&options.tables)?;
+        let (steps, to) = if purge {
+            let steps = purge_steps(project, &rows, target)?;
+            let current = project.graph.lookup_all(&rows).unwrap_or_default();
+            (steps, stamp_rows(project, target, &current, &[])?)
+        } else {
+            let current = current_nodes(project, &rows)?;
+            let to = stamp_rows(project, target, &current, &current)?;
+            (stamp_steps(project, &current, &to), to)
+        };
+        let mut report = run_steps(backend, &options.tables, &steps, on_event)?;
+        report.from = rows;
+        report.to = project.graph.ids(&to);
+        Ok(report)
+    })
+}
+
+/// Runs `body` with the migration lock held, releasing it on every path.
+fn with_lock<T>(
+    backend: &mut dyn Backend,
+    options: &Options,
+    body: impl FnOnce(&mut dyn Backend) -> Result<T>,
+) -> Result<T> {
+    backend.lock(options.lock_timeout)?;
+    let result = body(backend);
+    let unlocked = backend.unlock();
+    let value = result?;
+    unlocked?;
+    Ok(value)
+}
+
+/// Runs steps one by one; on failure, says what was applied before it.
+fn run_steps(
+    backend: &mut dyn Backend,
+    tables: &Tables,
+    steps: &[Step],
+    on_event: &mut dyn FnMut(Event<'_>),
+) -> Result<Report> {
+    on_event(Event::Planned { steps });
+    let mut report = Report::default();
+    for (index, step) in steps.iter().enumerate() {
+        on_event(Event::Started {
+            step,
+            index,
+            total: steps.len(),
+        });
+        let started = Instant::now();
+        if let Err(error) = backend.run_step(tables, step) {
+            on_event(Event::Failed {
+                step,
+                error: &error,
+            });
+            let kept = match &error {
+                DbError::Statement { index, .. } => {
+                    kept_statements_hint(backend.dialect(), step, *index)
+                }
+                _ => None,
+            };
+            return Err(MigrateError::Step {
+                source: Box::new(error),
+                applied: report
+                    .applied
+                    .iter()
+                    .map(|a| format!("{} {}", a.direction, a.revision))
+                    .collect(),
+                kept,
+            });
+        }
+        let duration = started.elapsed();
+        on_event(Event::Finished { step, duration });
+        report.applied.push(Applied {
+            revision: step.revision.clone(),
+            direction: step.direction.as_str(),
+            duration,
+        });
+    }
+    on_event(Event::Done {
+        applied: report.applied.len(),
+    });
+    Ok(report)
+}
+
+/// Returns, for a step whose statements commit one by one, what to do about
+/// those that stayed applied when statement `index` (1-based) failed. At the
+/// first statement, the likely cause is an earlier run killed part-way: its
+/// statements stayed while the version table still says they never ran, so
+/// the rerun trips over them (e.g. "table already exists").
+fn kept_statements_hint(dialect: &dyn Dialect, step: &Step, index: usize) -> Option<String> {
+    let reason = if !dialect.transactional_ddl() {
+        format!("{} commits each DDL statement at once", dialect.kind())
+    } else if !step.transactional {
+        format!("revision {} runs outside a transaction", step.revision)
+    } else {
+        return None;
+    };
+    let revision = &step.revision;
+    Some(if index <= 1 {
+        format!(
+            "{reason}: if an earlier run of revision {revision} was interrupted, the statements \
+             it ran stay applied; undo them by hand, then run rev again"
+        )
+    } else {
+        format!(
+            "{reason}: undo by hand what revision {revision} applied before the failure (or \
+             make those statements safe to run twice), then run rev again"
+        )
+    })
+}
