@@ -2,6 +2,7 @@
 //! names one (a login that may create and drop databases). Each test works in
 //! a fresh database that it creates and drops. Their names start with
 //! `mssql_` so that `cargo test --workspace -- mssql` selects them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,5 +1,6 @@
 //! Live tests of the PostgreSQL backend against the local server; each test
 //! makes its own database and drops it afterwards.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 mod common_server;
 

@@ -1,4 +1,5 @@
 //! Live tests of the SQLite backend on real database files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use std::fmt::Write;
 use std::time::Duration;

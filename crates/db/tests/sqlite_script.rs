@@ -1,5 +1,6 @@
 //! Offline scripts for SQLite run as they are and leave the database where a
 //! live run would.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use rev_db::sqlite::SqliteBackend;
 use rev_db::{Backend, Direction, SqliteTarget, Step, Tables};

@@ -1,4 +1,5 @@
 //! `<label>@-N` downgrades stay on their branch.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use rev_graph::{Graph, Resolved, RevisionSpec, Target};
 

@@ -1,5 +1,6 @@
 //! Target strings come from users: parsing and resolving any of them must
 //! return a value or an error, never panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use proptest::prelude::*;
 use rev_graph::{Graph, RevisionSpec, Target};

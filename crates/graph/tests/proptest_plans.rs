@@ -6,6 +6,7 @@
 //! It shares nothing with the engine but the input, so agreement means
 //! something: the engine walks petgraph indexes in id order, and the ids are a
 //! random permutation of the creation order.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use std::collections::BTreeSet;
 

@@ -437,8 +437,9 @@ pub fn load_models(dir: &Path) -> Result<Vec<rev_schema::Table>, ProjectError> {
     };
     for (i, (table, path, text)) in tables.iter().enumerate() {
         let key = (&table.schema, &table.name);
-        if let Some((_, first, _)) = tables[..i]
+        if let Some((_, first, _)) = tables
             .iter()
+            .take(i)
             .find(|(t, _, _)| (&t.schema, &t.name) == key)
         {
             return Err(at(

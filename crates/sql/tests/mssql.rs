@@ -1,4 +1,5 @@
 //! Snapshot tests of the T-SQL that the SQL Server dialect writes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use rev_schema::{
     Check, Column, ColumnType, Default, ForeignKey, OnDelete, Operation, Schema, SqlPerDialect,

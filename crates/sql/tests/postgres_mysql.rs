@@ -1,5 +1,6 @@
 //! Snapshot tests of the PostgreSQL and MySQL dialects: every operation of
 //! DESIGN.md §2, the version tables, quoting and the errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use rev_schema::{
     Check, Column, ColumnType, Default as ColumnDefault, ForeignKey, OnDelete, Operation, Schema,

@@ -1,4 +1,5 @@
 //! The SQL the SQLite dialect writes for every operation, and an offline script.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use insta::assert_snapshot;
 use rev_schema::{Operation, Schema};
