@@ -66,7 +66,11 @@ fn ron_blocks(file: &Path, text: &str) -> Vec<Example> {
             }
         }
     }
-    assert!(open.is_none(), "{}: a ```ron block is never closed", file.display());
+    assert!(
+        open.is_none(),
+        "{}: a ```ron block is never closed",
+        file.display()
+    );
     examples
 }
 
@@ -142,7 +146,10 @@ fn a_broken_example_is_caught() {
     assert_eq!(examples.len(), 1);
     let error = examples.first().map(check).and_then(Result::err);
     let error = error.expect("a flat AddForeignKey does not parse");
-    assert!(error.contains("expected AddForeignKey(table, foreign_key: ForeignKey("), "{error}");
+    assert!(
+        error.contains("expected AddForeignKey(table, foreign_key: ForeignKey("),
+        "{error}"
+    );
     let kinds = "```ron\n[Table(name: \"t\", columns: [], foreign_keys: [ForeignKey(name: \"f\", columns: [], ref_table: \"nowhere\", ref_columns: [])])]\n```\n```ron\nConfig(url: 5)\n```\n";
     for example in ron_blocks(Path::new("x.md"), kinds) {
         assert!(check(&example).is_err(), "{}", example.text);
