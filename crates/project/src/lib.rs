@@ -7,6 +7,7 @@
 mod config;
 mod fast;
 mod migration;
+mod shape;
 
 use std::fs;
 use std::io;

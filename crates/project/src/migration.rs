@@ -54,7 +54,8 @@ pub struct ParseFailure {
     pub line: usize,
     /// 1-based column.
     pub col: usize,
-    /// What RON or serde said.
+    /// What RON or serde said, and on a second line the shape of the
+    /// operation, column or constraint the error is in, when it is one.
     pub message: String,
 }
 
@@ -78,10 +79,16 @@ pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str) -> Result<T,
     }
     ron_options().from_str(text).map_err(|e| {
         let line = e.span.start.line.max(1);
+        let col = e.span.start.col.max(1);
+        let mut message = e.code.to_string();
+        if let Some(hint) = crate::shape::hint(text, line, col, &message) {
+            message.push_str("\n  ");
+            message.push_str(&hint);
+        }
         ParseFailure {
             line,
-            col: skip_blanks(text, line, e.span.start.col.max(1)),
-            message: e.code.to_string(),
+            col: skip_blanks(text, line, col),
+            message,
         }
     })
 }
