@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use rev_sql::Dialect;
 
+mod connstr;
 pub mod introspect;
 pub mod mssql;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
+pub mod tls;
 pub mod url;
 
 pub use rev_sql::{Direction, Step, VersionTables as Tables};
