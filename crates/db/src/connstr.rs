@@ -508,7 +508,6 @@ pub(crate) fn split_libpq(s: &str) -> Result<Vec<PqPair<'_>>, DbError> {
                     if let Some((_, escaped)) = chars.next() {
                         value.push(escaped);
                     }
-                    end = chars.peek().map_or(s.len(), |&(i, _)| i);
                 } else {
                     value.push(c);
                 }

@@ -292,7 +292,7 @@ mod tests {
         );
         assert_eq!(
             parsed_err("just some text"),
-            "invalid database URL: `just some text` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET connection string"
+            "invalid database URL: `just some text` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET or libpq (host=.. dbname=..) connection string"
         );
         assert!(!parsed_err("password=hunter2;x=y").contains("hunter2"));
     }
@@ -323,11 +323,23 @@ mod tests {
 
     #[test]
     fn space_separated_passwords_are_redacted() {
-        let message = parsed_err("host=h user=u password=s3cret dbname=d");
-        assert!(!message.contains("s3cret"), "{message}");
+        let url = "host=h user=u password=s3cret dbname=d";
+        assert_eq!(
+            parsed(url),
+            r#"Postgres(SecretUrl("host=h user=u password=**** dbname=d")) | host=h user=u password=**** dbname=d"#
+        );
         assert_eq!(
             redact("host=h user=u PWD = s3cret dbname=d"),
-            "host=h user=u PWD=****"
+            "host=h user=u PWD=**** dbname=d"
+        );
+        assert_eq!(
+            redact("host=h password='s3 cr\\'et' dbname=d"),
+            "host=h password=**** dbname=d"
+        );
+        // A libpq string taken for ADO.NET is still cut at its password.
+        assert_eq!(
+            redact("server=x;host=h password=s3cret dbname=d"),
+            "server=x;host=h password=****"
         );
     }
 
