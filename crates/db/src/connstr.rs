@@ -155,9 +155,10 @@ pub(crate) fn parse_port(value: &str) -> Result<u16, DbError> {
 /// password itself may hold such a `?`, and the last `@` of all ends the
 /// credentials provided the text before it reads as `user:password`.
 pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
-    let scheme_end = url.find("://")?;
-    let scheme = &url[..scheme_end];
-    let rest = &url[scheme_end + 3..];
+    let (scheme, rest) = url.split_once("://")?;
+    if !is_scheme(scheme) {
+        return None;
+    }
     let query_start = query_start(rest);
     let at = match rest[..query_start].rfind('@') {
         Some(at) => Some(at),
@@ -203,6 +204,22 @@ pub(crate) fn split_url(url: &str) -> Option<UrlParts<'_>> {
         path,
         query,
     })
+}
+
+/// Returns whether `text` is a URL scheme (RFC 3986: a letter, then letters,
+/// digits, `+`, `-` or `.`): an ADO.NET or libpq string whose password holds
+/// `://` is not a URL, and its text before `://` is no scheme to be quoted.
+pub(crate) fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// Returns the scheme of `text` when it is a URL.
+pub(crate) fn url_scheme(text: &str) -> Option<&str> {
+    text.split_once("://")
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| is_scheme(scheme))
 }
 
 /// Returns where the query of the text after `scheme://` starts: the first
@@ -487,12 +504,16 @@ pub(crate) fn split_libpq(s: &str) -> Result<Vec<PqPair<'_>>, DbError> {
                     Some((_, '\\')) => match chars.next() {
                         Some((_, c)) => value.push(c),
                         None => {
-                            return Err(invalid(format!("the value of `{key}` has no closing quote")))
+                            return Err(invalid(format!(
+                                "the value of `{key}` has no closing quote"
+                            )))
                         }
                     },
                     Some((_, c)) => value.push(c),
                     None => {
-                        return Err(invalid(format!("the value of `{key}` has no closing quote")))
+                        return Err(invalid(format!(
+                            "the value of `{key}` has no closing quote"
+                        )))
                     }
                 }
             }
@@ -557,15 +578,36 @@ pub(crate) fn libpq_quote(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// The spellings of password keys that [`cut_at_password`] looks for.
+const PASSWORD_WORDS: [&str; 4] = ["password", "passwd", "pwd", "pass"];
+
+/// Returns whether `text` has a password key followed by `=` and a value
+/// other than `mask`.
+pub(crate) fn shows_password_value(text: &str, mask: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    PASSWORD_WORDS.iter().any(|key| {
+        lower.match_indices(key).any(|(start, _)| {
+            let after = lower
+                .get(start + key.len()..)
+                .unwrap_or_default()
+                .trim_start();
+            after.strip_prefix('=').is_some_and(|value| {
+                let value = value.trim_start();
+                !value.is_empty() && !value.starts_with(mask)
+            })
+        })
+    })
+}
+
 /// Returns `text` cut at the first password key (`password=`, `pwd =`, …)
 /// with `mask` for all that follows: the last resort for text no parser
 /// could split.
 pub(crate) fn cut_at_password(text: &str, mask: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut best: Option<usize> = None;
-    for key in ["password", "passwd", "pwd", "pass"] {
+    for key in PASSWORD_WORDS {
         for (start, _) in lower.match_indices(key) {
-            let after = &lower[start + key.len()..];
+            let after = lower.get(start + key.len()..).unwrap_or_default();
             if after.trim_start().starts_with('=') {
                 let cut = start + key.len();
                 best = Some(best.map_or(cut, |b: usize| b.min(cut)));
@@ -596,7 +638,15 @@ pub(crate) fn scrub(message: String, secrets: &[&str], mask: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parts(url: &str) -> (Option<&str>, Option<&str>, &str, Option<&str>, Vec<(&str, &str)>) {
+    fn parts(
+        url: &str,
+    ) -> (
+        Option<&str>,
+        Option<&str>,
+        &str,
+        Option<&str>,
+        Vec<(&str, &str)>,
+    ) {
         let p = split_url(url).unwrap();
         (p.user, p.password, p.hosts, p.path, p.query)
     }
@@ -605,7 +655,13 @@ mod tests {
     fn urls_split_at_the_right_at() {
         assert_eq!(
             parts("postgres://revpw:Sup3r@Secret@127.0.0.1/db"),
-            (Some("revpw"), Some("Sup3r@Secret"), "127.0.0.1", Some("db"), vec![])
+            (
+                Some("revpw"),
+                Some("Sup3r@Secret"),
+                "127.0.0.1",
+                Some("db"),
+                vec![]
+            )
         );
         assert_eq!(
             parts("postgres://u:pa/ss@h:5432/db"),
@@ -617,23 +673,53 @@ mod tests {
         );
         assert_eq!(
             parts("postgres://u:p@h/db?application_name=a@b"),
-            (Some("u"), Some("p"), "h", Some("db"), vec![("application_name", "a@b")])
+            (
+                Some("u"),
+                Some("p"),
+                "h",
+                Some("db"),
+                vec![("application_name", "a@b")]
+            )
         );
         assert_eq!(
             parts("postgres://h/db?application_name=a@b"),
-            (None, None, "h", Some("db"), vec![("application_name", "a@b")])
+            (
+                None,
+                None,
+                "h",
+                Some("db"),
+                vec![("application_name", "a@b")]
+            )
         );
         assert_eq!(
             parts("postgres://h:5432/db?application_name=a@b"),
-            (None, None, "h:5432", Some("db"), vec![("application_name", "a@b")])
+            (
+                None,
+                None,
+                "h:5432",
+                Some("db"),
+                vec![("application_name", "a@b")]
+            )
         );
         assert_eq!(
             parts("mssql://sa:p@ss/w?rd:x@host:1500/app?encrypt=false"),
-            (Some("sa"), Some("p@ss/w?rd:x"), "host:1500", Some("app"), vec![("encrypt", "false")])
+            (
+                Some("sa"),
+                Some("p@ss/w?rd:x"),
+                "host:1500",
+                Some("app"),
+                vec![("encrypt", "false")]
+            )
         );
         assert_eq!(
             parts("mysql://root:a#b?c@h/app?x=1"),
-            (Some("root"), Some("a#b?c"), "h", Some("app"), vec![("x", "1")])
+            (
+                Some("root"),
+                Some("a#b?c"),
+                "h",
+                Some("app"),
+                vec![("x", "1")]
+            )
         );
         assert_eq!(
             parts("postgres://u:x?a=b@h/db"),
@@ -643,17 +729,30 @@ mod tests {
             parts("postgres://u:a?b@h/db?x=a@b"),
             (Some("u"), Some("a?b"), "h", Some("db"), vec![("x", "a@b")])
         );
-        assert_eq!(parts("mysql://h?x=1"), (None, None, "h", None, vec![("x", "1")]));
+        assert_eq!(
+            parts("mysql://h?x=1"),
+            (None, None, "h", None, vec![("x", "1")])
+        );
         assert_eq!(parts("mysql://"), (None, None, "", None, vec![]));
     }
 
     #[test]
     fn ado_values_quoted_three_ways() {
-        let pairs = split_ado("Server=tcp:h,1433; Password={a;b}}c} ;User Id='it''s';x=\"q;\"\"\";;").unwrap();
-        let values: Vec<_> = pairs.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect();
+        let pairs =
+            split_ado("Server=tcp:h,1433; Password={a;b}}c} ;User Id='it''s';x=\"q;\"\"\";;")
+                .unwrap();
+        let values: Vec<_> = pairs
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect();
         assert_eq!(
             values,
-            [("server", "tcp:h,1433"), ("password", "a;b}c"), ("user id", "it's"), ("x", "q;\"")]
+            [
+                ("server", "tcp:h,1433"),
+                ("password", "a;b}c"),
+                ("user id", "it's"),
+                ("x", "q;\"")
+            ]
         );
         assert_eq!(
             redact_ado(&pairs, "****"),
@@ -669,8 +768,14 @@ mod tests {
     fn libpq_values() {
         let pairs = split_libpq(r"host=h  password = 'a b\'c' dbname=d\ x").unwrap();
         let values: Vec<_> = pairs.iter().map(|p| (p.key, p.value.as_str())).collect();
-        assert_eq!(values, [("host", "h"), ("password", "a b'c"), ("dbname", "d x")]);
-        assert_eq!(redact_libpq(&pairs, "****"), r"host=h password=**** dbname=d\ x");
+        assert_eq!(
+            values,
+            [("host", "h"), ("password", "a b'c"), ("dbname", "d x")]
+        );
+        assert_eq!(
+            redact_libpq(&pairs, "****"),
+            r"host=h password=**** dbname=d\ x"
+        );
         assert!(split_libpq("host=h password='x").is_err());
         assert!(split_libpq("host").is_err());
         assert!(is_libpq("host=h user=u"));

@@ -159,7 +159,7 @@ pub fn is_mssql_url(s: &str) -> bool {
     if lower.starts_with("mssql://") || lower.starts_with("sqlserver://") {
         return true;
     }
-    !lower.contains("://")
+    connstr::url_scheme(&lower).is_none()
         && connstr::split_ado(s).is_ok_and(|pairs| connstr::names_ado_server(&pairs))
 }
 
@@ -170,8 +170,7 @@ impl MssqlOptions {
         let lower = trimmed.to_ascii_lowercase();
         if lower.starts_with("mssql://") || lower.starts_with("sqlserver://") {
             Self::from_url(trimmed)
-        } else if lower.contains("://") {
-            let scheme = trimmed.split("://").next().unwrap_or_default();
+        } else if let Some(scheme) = connstr::url_scheme(trimmed) {
             Err(DbError::UnsupportedScheme(scheme.to_owned()))
         } else {
             Self::from_ado(trimmed)

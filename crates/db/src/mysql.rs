@@ -252,7 +252,10 @@ impl MysqlSettings {
             Some(path) => {
                 crate::tls::read_pem_certificates(path)?;
                 let pem = std::fs::read(path).map_err(|e| {
-                    format!("cannot read the root certificate file {}: {e}", path.display())
+                    format!(
+                        "cannot read the root certificate file {}: {e}",
+                        path.display()
+                    )
                 })?;
                 opts.with_root_certs(vec![pem.into()])
                     .with_disable_built_in_roots(true)

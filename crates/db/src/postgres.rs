@@ -314,9 +314,8 @@ impl PgSettings {
             root_cert,
             secrets,
         };
-        let config = Config::from_str(&driver.join(" ")).map_err(|e| {
-            DbError::InvalidUrl(settings.scrub(format!("postgres URL: {e}")))
-        })?;
+        let config = Config::from_str(&driver.join(" "))
+            .map_err(|e| DbError::InvalidUrl(settings.scrub(format!("postgres URL: {e}"))))?;
         Ok(PgSettings { config, ..settings })
     }
 

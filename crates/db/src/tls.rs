@@ -18,7 +18,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 
@@ -59,8 +61,12 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Reads the certificates of a PEM file, with the path in any error.
 pub fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read the root certificate file {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "cannot read the root certificate file {}: {e}",
+            path.display()
+        )
+    })?;
     let mut certs = Vec::new();
     for cert in CertificateDer::pem_slice_iter(&bytes) {
         certs.push(cert.map_err(|e| {

@@ -93,7 +93,7 @@ impl DatabaseUrl {
             }
             return Ok(DatabaseUrl::Sqlite(SqliteTarget::File(PathBuf::from(path))));
         }
-        if let Some((scheme, _)) = lower.split_once("://") {
+        if let Some(scheme) = connstr::url_scheme(&lower) {
             let secret = SecretUrl::new(url);
             return match scheme {
                 "mssql" | "sqlserver" => Ok(DatabaseUrl::Mssql(secret)),
@@ -188,6 +188,17 @@ fn is_ado_net(text: &str) -> bool {
 /// `password` of a libpq `key=value` string. Text none of these readers can
 /// split is cut at its first password key.
 pub fn redact(url: &str) -> String {
+    let redacted = redact_structured(url);
+    // The last guard: a password key that still has a value of its own (a
+    // key the readers took for part of another, say) cuts the text there.
+    if connstr::shows_password_value(&redacted, REDACTED) {
+        connstr::cut_at_password(&redacted, REDACTED)
+    } else {
+        redacted
+    }
+}
+
+fn redact_structured(url: &str) -> String {
     if let Some(parts) = connstr::split_url(url) {
         return parts.redacted(REDACTED);
     }
@@ -295,6 +306,12 @@ mod tests {
             "invalid database URL: `just some text` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET or libpq (host=.. dbname=..) connection string"
         );
         assert!(!parsed_err("password=hunter2;x=y").contains("hunter2"));
+        // A password holding `://` does not make the string a URL whose
+        // "scheme" (all before it) an error would quote.
+        assert_eq!(
+            parsed("Server=h;User Id=a;Password={Zq://x};Encrypt=true"),
+            r#"Mssql(SecretUrl("Server=h;User Id=a;Password=****;Encrypt=true")) | Server=h;User Id=a;Password=****;Encrypt=true"#
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ fn pg_server_certificate(db: &TempDb) -> Option<PathBuf> {
     match std::fs::read(&path) {
         Ok(_) => Some(path),
         Err(e) => {
-            skip(&format!("cannot read the server's certificate {}: {e}", path.display()));
+            skip(&format!(
+                "cannot read the server's certificate {}: {e}",
+                path.display()
+            ));
             None
         }
     }
@@ -137,7 +140,10 @@ fn postgres_verify_modes_check_the_chain_and_the_name() {
         "{err}"
     );
     assert!(err.contains("sslmode=verify-full"), "{err}");
-    assert!(err.contains(&format!("checked against the roots in {root}")), "{err}");
+    assert!(
+        err.contains(&format!("checked against the roots in {root}")),
+        "{err}"
+    );
 
     // verify-ca checks the chain only.
     let _ca = PostgresBackend::connect(&with_params(
@@ -420,8 +426,8 @@ impl OwnMariadb {
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = own.child.try_wait() {
-                let log = std::fs::read_to_string(own.dir.path().join("error.log"))
-                    .unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(own.dir.path().join("error.log")).unwrap_or_default();
                 panic!("mariadbd stopped ({status}):\n{log}");
             }
             if started.elapsed() > Duration::from_secs(30) {
@@ -466,20 +472,25 @@ fn mariadb_with_tls_of_its_own() {
     }
 
     // VERIFY_IDENTITY with the CA connects by the certificate's name ...
-    let _backend = MysqlBackend::connect(
-        &server.url("localhost", &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}")),
-    )
+    let _backend = MysqlBackend::connect(&server.url(
+        "localhost",
+        &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+    ))
     .unwrap();
 
     // ... and fails clearly by another name,
-    let err = connect_error(MysqlBackend::connect(
-        &server.url("127.0.0.1", &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}")),
-    ));
+    let err = connect_error(MysqlBackend::connect(&server.url(
+        "127.0.0.1",
+        &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+    )));
     assert!(
         err.contains("the server's certificate does not name the host connected to"),
         "{err}"
     );
-    assert!(err.contains(&format!("checked against the roots in {ca}")), "{err}");
+    assert!(
+        err.contains(&format!("checked against the roots in {ca}")),
+        "{err}"
+    );
 
     // ... or without the CA.
     let err = connect_error(MysqlBackend::connect(
