@@ -309,7 +309,7 @@ mod tests {
         // A password holding `://` does not make the string a URL whose
         // "scheme" (all before it) an error would quote.
         assert_eq!(
-            parsed("Server=h;User Id=a;Password={Zq://x};Encrypt=true"),
+            super::tests::parsed("Server=h;User Id=a;Password={Zq://x};Encrypt=true"),
             r#"Mssql(SecretUrl("Server=h;User Id=a;Password=****;Encrypt=true")) | Server=h;User Id=a;Password=****;Encrypt=true"#
         );
     }
