@@ -638,15 +638,16 @@ pub(crate) fn scrub(message: String, secrets: &[&str], mask: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parts(
-        url: &str,
-    ) -> (
-        Option<&str>,
-        Option<&str>,
-        &str,
-        Option<&str>,
-        Vec<(&str, &str)>,
-    ) {
+    /// User, password, hosts, path and query of a split URL.
+    type Parts<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        Vec<(&'a str, &'a str)>,
+    );
+
+    fn parts(url: &str) -> Parts<'_> {
         let p = split_url(url).unwrap();
         (p.user, p.password, p.hosts, p.path, p.query)
     }
