@@ -221,13 +221,12 @@ fn tokenize(sql: &str) -> Vec<(Token, usize, usize)> {
     let bytes = sql.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
+    while let Some(&c) = bytes.get(i) {
         let start = i;
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
+                while bytes.get(i).is_some_and(|&b| b != b'\n') {
                     i += 1;
                 }
             }
@@ -235,8 +234,8 @@ fn tokenize(sql: &str) -> Vec<(Token, usize, usize)> {
                 let close = if c == b'[' { b']' } else { c };
                 let mut text = Vec::new();
                 i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == close {
+                while let Some(&b) = bytes.get(i) {
+                    if b == close {
                         if close != b']' && bytes.get(i + 1) == Some(&close) {
                             text.push(close);
                             i += 2;
@@ -245,7 +244,7 @@ fn tokenize(sql: &str) -> Vec<(Token, usize, usize)> {
                         i += 1;
                         break;
                     }
-                    text.push(bytes[i]);
+                    text.push(b);
                     i += 1;
                 }
                 if c == b'\'' {
@@ -259,17 +258,15 @@ fn tokenize(sql: &str) -> Vec<(Token, usize, usize)> {
                 }
             }
             c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || bytes[i] == b'_'
-                        || bytes[i] >= 0x80
-                        || bytes[i] == b'$')
-                {
+                while bytes.get(i).is_some_and(|&b| {
+                    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 || b == b'$'
+                }) {
                     i += 1;
                 }
                 out.push((
                     Token::Word(
-                        String::from_utf8_lossy(&bytes[start..i]).into_owned(),
+                        String::from_utf8_lossy(bytes.get(start..i).unwrap_or_default())
+                            .into_owned(),
                         false,
                     ),
                     start,
@@ -322,12 +319,12 @@ fn parse_definition(table: &str, sql: &str) -> Definition {
         match token {
             Token::Punct('(') => depth += 1,
             Token::Punct(')') if depth == 0 => {
-                items.push(&tokens[start..i]);
+                items.push(tokens.get(start..i).unwrap_or_default());
                 break;
             }
             Token::Punct(')') => depth -= 1,
             Token::Punct(',') if depth == 0 => {
-                items.push(&tokens[start..i]);
+                items.push(tokens.get(start..i).unwrap_or_default());
                 start = i + 1;
             }
             _ => {}
@@ -350,11 +347,13 @@ fn parse_definition(table: &str, sql: &str) -> Definition {
             continue;
         }
         let (name, rest) = match (constraint, item.get(1)) {
-            (true, Some((Token::Word(n, _), _, _))) => (Some(n.clone()), &item[2..]),
+            (true, Some((Token::Word(n, _), _, _))) => {
+                (Some(n.clone()), item.get(2..).unwrap_or_default())
+            }
             _ => (None, item),
         };
         if keyword(rest.first(), "unique") {
-            let (columns, _) = ident_list(&rest[1..]);
+            let (columns, _) = ident_list(rest.get(1..).unwrap_or_default());
             if let Some(name) = name {
                 def.uniques.push(Unique { name, columns });
             }
@@ -365,7 +364,7 @@ fn parse_definition(table: &str, sql: &str) -> Definition {
             // An unnamed check is named as it would be reported; rev names every check it makes.
             let name = name.unwrap_or_else(|| format!("{table}_check_{}", def.checks.len() + 1));
             let mut depth = 0;
-            for (token, _, end) in &rest[1..] {
+            for (token, _, end) in rest.get(1..).unwrap_or_default() {
                 match token {
                     Token::Punct('(') => depth += 1,
                     Token::Punct(')') => {
@@ -384,8 +383,8 @@ fn parse_definition(table: &str, sql: &str) -> Definition {
                 }
             }
         } else if keyword(rest.first(), "foreign") && keyword(rest.get(1), "key") {
-            let (columns, used) = ident_list(&rest[2..]);
-            let after = &rest[2 + used..];
+            let (columns, used) = ident_list(rest.get(2..).unwrap_or_default());
+            let after = rest.get(2 + used..).unwrap_or_default();
             if let (Some(name), true, Some((Token::Word(target, _), _, _))) =
                 (name, keyword(after.first(), "references"), after.get(1))
             {
