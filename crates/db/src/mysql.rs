@@ -9,7 +9,7 @@
 //! default), TLS when it can be had, else plain text; `REQUIRED`, TLS with any
 //! certificate; `VERIFY_IDENTITY`, TLS with the chain checked against `ssl-ca`
 //! (a PEM file; the built-in public roots when none is given) and the host
-//! name. `VERIFY_CA` is refused: the driver (mysql_async 0.37.1) cannot check
+//! name. `ssl-ca` with another mode is refused rather than left unused. `VERIFY_CA` is refused: the driver (mysql_async 0.37.1) cannot check
 //! a chain without the name.
 
 use std::fmt;
@@ -192,6 +192,15 @@ impl MysqlSettings {
                 }
                 _ => driver_query.push(format!("{raw_key}={raw_value}")),
             }
+        }
+        if ssl_ca.is_some() && ssl_mode != SslMode::VerifyIdentity {
+            // The MySQL client takes a CA without a mode for VERIFY_CA, which
+            // rev cannot do; a CA that checks nothing would only mislead.
+            return Err(DbError::InvalidUrl(format!(
+                "mysql URL: ssl-ca is used by ssl-mode=VERIFY_IDENTITY only, and ssl-mode is \
+                 {}: add ssl-mode=VERIFY_IDENTITY, or leave out ssl-ca",
+                ssl_mode.as_str()
+            )));
         }
         if ssl_mode == SslMode::VerifyCa {
             return Err(DbError::InvalidUrl(

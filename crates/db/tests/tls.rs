@@ -309,8 +309,17 @@ fn mysql_tls_settings() {
         "mysql://u:pw@127.0.0.1:1/db?require_ssl=true",
     ));
     assert!(err.contains("instead of `require_ssl`"), "{err}");
+    for params in ["ssl-ca=/ca.pem", "ssl-mode=REQUIRED&ssl-ca=/ca.pem"] {
+        let err = connect_error(MysqlBackend::connect(&format!(
+            "mysql://u:pw@127.0.0.1:1/db?{params}"
+        )));
+        assert!(
+            err.contains("ssl-ca is used by ssl-mode=VERIFY_IDENTITY only"),
+            "{err}"
+        );
+    }
     let err = connect_error(MysqlBackend::connect(
-        "mysql://u:pw@127.0.0.1:1/db?ssl-mode=REQUIRED&ssl-ca=/nonexistent/ca.pem",
+        "mysql://u:pw@127.0.0.1:1/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/nonexistent/ca.pem",
     ));
     assert!(
         err.contains("cannot read the root certificate file /nonexistent/ca.pem"),
