@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rev_sql::Dialect;
 
+mod connstr;
 pub mod introspect;
 #[cfg(feature = "mssql")]
 pub mod mssql;
@@ -16,6 +17,8 @@ pub mod postgres;
 mod shared;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod tls;
 pub mod url;
 
 pub use rev_sql::{Direction, Step, VersionTables as Tables};

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tiberius::{AuthMethod, Config, EncryptionLevel};
 
+use crate::connstr::{self, parse_port, percent_decode, percent_encode};
 use crate::DbError;
 
 /// The port SQL Server listens on unless told otherwise.
@@ -158,12 +159,8 @@ pub fn is_mssql_url(s: &str) -> bool {
     if lower.starts_with("mssql://") || lower.starts_with("sqlserver://") {
         return true;
     }
-    !lower.contains("://")
-        && split_ado(s).is_ok_and(|pairs| {
-            pairs
-                .iter()
-                .any(|(key, _)| matches!(key.as_str(), "server" | "data source"))
-        })
+    connstr::url_scheme(&lower).is_none()
+        && connstr::split_ado(s).is_ok_and(|pairs| connstr::names_ado_server(&pairs))
 }
 
 impl MssqlOptions {
@@ -173,8 +170,7 @@ impl MssqlOptions {
         let lower = trimmed.to_ascii_lowercase();
         if lower.starts_with("mssql://") || lower.starts_with("sqlserver://") {
             Self::from_url(trimmed)
-        } else if lower.contains("://") {
-            let scheme = trimmed.split("://").next().unwrap_or_default();
+        } else if let Some(scheme) = connstr::url_scheme(trimmed) {
             Err(DbError::UnsupportedScheme(scheme.to_owned()))
         } else {
             Self::from_ado(trimmed)
@@ -186,39 +182,32 @@ impl MssqlOptions {
     /// User, password and database are percent-decoded. Query keys are matched
     /// without regard to case or underscores (`trustServerCertificate` works too).
     pub fn from_url(url: &str) -> Result<Self, DbError> {
-        let rest = url
-            .split_once("://")
-            .filter(|(scheme, _)| {
-                scheme.eq_ignore_ascii_case("mssql") || scheme.eq_ignore_ascii_case("sqlserver")
+        let parts = connstr::split_url(url)
+            .filter(|parts| {
+                parts.scheme.eq_ignore_ascii_case("mssql")
+                    || parts.scheme.eq_ignore_ascii_case("sqlserver")
             })
-            .map(|(_, rest)| rest)
             .ok_or_else(|| invalid("a SQL Server URL starts with mssql://"))?;
-        // Passwords often hold `@`, `/` or `?` unescaped, and host names never
-        // hold `@`: the last `@` ends the credentials.
-        let (userinfo, rest) = rest
-            .rsplit_once('@')
-            .ok_or_else(|| invalid("the URL names no user: write mssql://user:password@host/db"))?;
-        let (rest, query) = match rest.split_once('?') {
-            Some((rest, query)) => (rest, Some(query)),
-            None => (rest, None),
-        };
-        let (hostport, path) = match rest.split_once('/') {
-            Some((hostport, path)) => (hostport, path),
-            None => (rest, ""),
-        };
-        let (user, password) = match userinfo.split_once(':') {
-            Some((user, password)) => (user, password),
-            None => (userinfo, ""),
-        };
-        let user = percent_decode(user, "user")?;
+        let no_user = || invalid("the URL names no user: write mssql://user:password@host/db");
+        let user = percent_decode(parts.user.ok_or_else(no_user)?, "the user")?;
         if user.is_empty() {
-            return Err(invalid(
-                "the URL names no user: write mssql://user:password@host/db",
-            ));
+            return Err(no_user());
         }
-        let password = Password(percent_decode(password, "password")?);
-        let (host, port) = split_host_port(hostport)?;
-        let database = percent_decode(path.trim_end_matches('/'), "database")?;
+        let password = Password(percent_decode(
+            parts.password.unwrap_or_default(),
+            "the password",
+        )?);
+        let (host, port) = connstr::split_host_port(parts.hosts)?;
+        let host = if host.is_empty() {
+            "localhost".to_owned()
+        } else {
+            host
+        };
+        let database = percent_decode(
+            parts.path.unwrap_or_default().trim_end_matches('/'),
+            "the database",
+        )?;
+        let query = parts.decoded_query()?;
 
         let mut options = MssqlOptions {
             host,
@@ -232,13 +221,8 @@ impl MssqlOptions {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             application_name: "rev".to_owned(),
         };
-        for pair in query.unwrap_or_default().split('&') {
-            if pair.is_empty() {
-                continue;
-            }
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for (key, value) in query {
             let key = key.to_ascii_lowercase().replace(['_', '-'], "");
-            let value = percent_decode(value, "query value")?;
             match key.as_str() {
                 "encrypt" => options.encrypt = Encrypt::parse(&value)?,
                 "trustservercertificate" => {
@@ -262,7 +246,8 @@ impl MssqlOptions {
     /// `server=tcp:host,1433;database=app;user id=rev;password=..;encrypt=true;TrustServerCertificate=false`.
     ///
     /// Keys are case-insensitive; values may be quoted with `"` or `'` (a
-    /// doubled quote inside stands for one) when they hold `;`. Connection-pool
+    /// doubled quote inside stands for one) or `{…}` (a doubled `}` stands for
+    /// one) when they hold `;` ([`connstr::split_ado`]). Connection-pool
     /// settings are accepted and ignored; unknown keys are an error, as in ADO.NET.
     pub fn from_ado(s: &str) -> Result<Self, DbError> {
         let mut options = MssqlOptions {
@@ -277,7 +262,8 @@ impl MssqlOptions {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             application_name: "rev".to_owned(),
         };
-        for (key, value) in split_ado(s)? {
+        for pair in connstr::split_ado(s)? {
+            let (key, value) = (pair.key, pair.value);
             match key.as_str() {
                 "server" | "data source" | "address" | "addr" | "network address" => {
                     let (host, instance, port) = parse_ado_server(&value)?;
@@ -388,43 +374,6 @@ fn parse_timeout(value: &str) -> Result<Option<Duration>, DbError> {
     Ok((secs > 0).then(|| Duration::from_secs(secs)))
 }
 
-fn parse_port(value: &str) -> Result<u16, DbError> {
-    value
-        .trim()
-        .parse::<u16>()
-        .ok()
-        .filter(|port| *port != 0)
-        .ok_or_else(|| invalid("the port must be a number from 1 to 65535"))
-}
-
-/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`.
-fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), DbError> {
-    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
-        let (host, after) = rest
-            .split_once(']')
-            .ok_or_else(|| invalid("an IPv6 host needs its closing `]`"))?;
-        match after.strip_prefix(':') {
-            Some(port) => (host, Some(parse_port(port)?)),
-            None if after.is_empty() => (host, None),
-            None => return Err(invalid("unexpected text after the IPv6 host")),
-        }
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((host, port)) => (host, Some(parse_port(port)?)),
-            None => (hostport, None),
-        }
-    };
-    let host = percent_decode(host, "host")?;
-    Ok((
-        if host.is_empty() {
-            "localhost".to_owned()
-        } else {
-            host
-        },
-        port,
-    ))
-}
-
 /// Reads ADO.NET's `server` value: `[tcp:]host[\instance][,port]`, with
 /// `.`, `(local)` and `localhost` naming this machine.
 fn parse_ado_server(value: &str) -> Result<(String, Option<String>, Option<u16>), DbError> {
@@ -457,123 +406,6 @@ fn parse_ado_server(value: &str) -> Result<(String, Option<String>, Option<u16>)
         other => other.to_owned(),
     };
     Ok((host, instance.filter(|i| !i.is_empty()), port))
-}
-
-/// Splits an ADO.NET string into lower-cased keys (inner whitespace
-/// collapsed) and values (trimmed, or unquoted when quoted).
-fn split_ado(s: &str) -> Result<Vec<(String, String)>, DbError> {
-    let mut pairs = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        let mut key = String::new();
-        for c in chars.by_ref() {
-            if c == '=' {
-                break;
-            }
-            if c == ';' && key.trim().is_empty() {
-                key.clear();
-                continue;
-            }
-            if c == ';' {
-                return Err(invalid(&format!(
-                    "connection string keyword `{}` has no `=value`",
-                    normalize_key(&key)
-                )));
-            }
-            key.push(c);
-        }
-        let key = normalize_key(&key);
-        if key.is_empty() {
-            if chars.peek().is_none() {
-                return Ok(pairs);
-            }
-            return Err(invalid("connection string has a value without a keyword"));
-        }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut value = String::new();
-        match chars.peek().copied() {
-            Some(quote @ ('"' | '\'')) => {
-                chars.next();
-                loop {
-                    match chars.next() {
-                        Some(c) if c == quote => {
-                            if chars.next_if_eq(&quote).is_some() {
-                                value.push(quote);
-                            } else {
-                                break;
-                            }
-                        }
-                        Some(c) => value.push(c),
-                        None => {
-                            return Err(invalid(&format!(
-                                "the value of `{key}` has no closing quote"
-                            )))
-                        }
-                    }
-                }
-                while chars.next_if(|c| c.is_whitespace()).is_some() {}
-                match chars.next() {
-                    None | Some(';') => {}
-                    Some(_) => {
-                        return Err(invalid(&format!(
-                            "unexpected text after the quoted value of `{key}`"
-                        )))
-                    }
-                }
-            }
-            _ => {
-                for c in chars.by_ref() {
-                    if c == ';' {
-                        break;
-                    }
-                    value.push(c);
-                }
-                value = value.trim().to_owned();
-            }
-        }
-        pairs.push((key, value));
-    }
-}
-
-fn normalize_key(key: &str) -> String {
-    key.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase()
-}
-
-/// Decodes `%XX` escapes; `what` names the part for the error, never its text.
-fn percent_decode(text: &str, what: &str) -> Result<String, DbError> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        if byte == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| invalid(&format!("the {what} has a bad %-escape")))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(byte);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| invalid(&format!("the {what} is not UTF-8 once decoded")))
-}
-
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 fn host_for_url(host: &str) -> String {

@@ -3,17 +3,25 @@
 //! MySQL commits DDL implicitly, so a migration's statements cannot be rolled
 //! back together: they run one by one, then the version-table change and the
 //! history row commit in one transaction. A failure part-way reports which
-//! statements had already run. TLS is not supported yet.
+//! statements had already run.
+//!
+//! TLS follows the MySQL client's `ssl-mode`: `DISABLED`; `PREFERRED` (the
+//! default), TLS when it can be had, else plain text; `REQUIRED`, TLS with any
+//! certificate; `VERIFY_IDENTITY`, TLS with the chain checked against `ssl-ca`
+//! (a PEM file; the built-in public roots when none is given) and the host
+//! name. `ssl-ca` with another mode is refused rather than left unused. `VERIFY_CA` is refused: the driver (mysql_async 0.37.1) cannot check
+//! a chain without the name.
 
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::{FromValue, Queryable};
-use mysql_async::{Conn, Opts, OptsBuilder, Row, TxOpts, Value};
+use mysql_async::{Conn, Opts, OptsBuilder, Row, SslOpts, TxOpts, Value};
 use rev_sql::mysql::Mysql;
 use rev_sql::Dialect;
 use tokio::runtime::Runtime;
 
+use crate::connstr::{self, percent_decode};
 use crate::shared::{already_ran, last_applied, note_kept_statements};
 use crate::{Backend, DbError, Step, Tables};
 
@@ -48,6 +56,270 @@ impl fmt::Debug for MysqlBackend {
             .field("locked", &self.locked)
             .finish_non_exhaustive()
     }
+}
+
+/// The MySQL client's `--ssl-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS.
+    Disabled,
+    /// TLS when the server offers it and the handshake succeeds, else plain
+    /// text; any certificate accepted (the default).
+    Preferred,
+    /// TLS or no connection; any certificate accepted.
+    Required,
+    /// TLS with the chain checked but not the host name: refused (see the module doc).
+    VerifyCa,
+    /// TLS with the chain and the host name checked.
+    VerifyIdentity,
+}
+
+impl SslMode {
+    fn parse(value: &str) -> Result<Self, DbError> {
+        Ok(
+            match value.to_ascii_uppercase().replace('-', "_").as_str() {
+                "DISABLED" => SslMode::Disabled,
+                "PREFERRED" => SslMode::Preferred,
+                "REQUIRED" => SslMode::Required,
+                "VERIFY_CA" => SslMode::VerifyCa,
+                "VERIFY_IDENTITY" => SslMode::VerifyIdentity,
+                _ => {
+                    return Err(DbError::InvalidUrl(
+                        "mysql URL: ssl-mode must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA \
+                         or VERIFY_IDENTITY"
+                            .to_owned(),
+                    ))
+                }
+            },
+        )
+    }
+
+    /// Returns the MySQL client's name of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        }
+    }
+}
+
+/// A MySQL/MariaDB URL as rev reads it: the driver's options without TLS,
+/// and the TLS settings that rev turns into the driver's.
+pub struct MysqlSettings {
+    /// The driver's options, TLS left out.
+    pub opts: Opts,
+    /// The `ssl-mode` asked for.
+    pub ssl_mode: SslMode,
+    /// The `ssl-ca` file given.
+    pub ssl_ca: Option<std::path::PathBuf>,
+    /// The password as written and as decoded, to scrub from driver messages.
+    secrets: Vec<String>,
+}
+
+impl fmt::Debug for MysqlSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MysqlSettings")
+            .field("target", &describe(&self.opts))
+            .field("ssl_mode", &self.ssl_mode)
+            .field("ssl_ca", &self.ssl_ca)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MysqlSettings {
+    /// Reads a `mysql://` or `mariadb://` URL, whose password may hold `@`,
+    /// `:`, `/`, `?` or `#` unescaped.
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let url = url.trim();
+        let parts = connstr::split_url(url)
+            .filter(|parts| {
+                matches!(
+                    parts.scheme.to_ascii_lowercase().as_str(),
+                    "mysql" | "mariadb"
+                )
+            })
+            .ok_or_else(|| {
+                DbError::InvalidUrl("a MySQL URL starts with mysql:// or mariadb://".to_owned())
+            })?;
+        let mut secrets = Vec::new();
+        let user = match parts.user.filter(|user| !user.is_empty()) {
+            Some(user) => Some(percent_decode(user, "the user")?),
+            None => None,
+        };
+        let password = match parts.password {
+            Some(password) => {
+                secrets.push(password.to_owned());
+                let decoded = percent_decode(password, "the password")?;
+                secrets.push(decoded.clone());
+                Some(decoded)
+            }
+            None => None,
+        };
+        if parts.hosts.contains(',') {
+            return Err(DbError::InvalidUrl(
+                "mysql URL: name one host (mysql://user@host:3306/db)".to_owned(),
+            ));
+        }
+        let (host, port) = connstr::split_host_port(parts.hosts)?;
+        let database = percent_decode(
+            parts.path.unwrap_or_default().trim_end_matches('/'),
+            "the database",
+        )?;
+        let mut ssl_mode = SslMode::Preferred;
+        let mut ssl_ca = None;
+        let mut driver_query = Vec::new();
+        for (raw_key, raw_value) in &parts.query {
+            let key = percent_decode(raw_key, "a query key")?;
+            let value = || percent_decode(raw_value, &format!("the value of `{key}`"));
+            match key.to_ascii_lowercase().replace('_', "-").as_str() {
+                "ssl-mode" | "sslmode" => ssl_mode = SslMode::parse(&value()?)?,
+                "ssl-ca" | "sslca" => ssl_ca = Some(std::path::PathBuf::from(value()?)),
+                "require-ssl" | "verify-ca" | "verify-identity" | "built-in-roots" => {
+                    return Err(DbError::InvalidUrl(format!(
+                        "mysql URL: use ssl-mode=REQUIRED|VERIFY_IDENTITY and ssl-ca=<file> \
+                         instead of `{key}`"
+                    )))
+                }
+                _ if connstr::is_password_key(&key) => {
+                    return Err(DbError::InvalidUrl(
+                        "mysql URL: give the password in the URL (mysql://user:password@host/db), \
+                         not as a parameter"
+                            .to_owned(),
+                    ))
+                }
+                _ => driver_query.push(format!("{raw_key}={raw_value}")),
+            }
+        }
+        if ssl_ca.is_some() && ssl_mode != SslMode::VerifyIdentity {
+            // The MySQL client takes a CA without a mode for VERIFY_CA, which
+            // rev cannot do; a CA that checks nothing would only mislead.
+            return Err(DbError::InvalidUrl(format!(
+                "mysql URL: ssl-ca is used by ssl-mode=VERIFY_IDENTITY only, and ssl-mode is \
+                 {}: add ssl-mode=VERIFY_IDENTITY, or leave out ssl-ca",
+                ssl_mode.as_str()
+            )));
+        }
+        if ssl_mode == SslMode::VerifyCa {
+            return Err(DbError::InvalidUrl(
+                "mysql URL: ssl-mode=VERIFY_CA is not available: the MySQL driver rev uses \
+                 cannot check a certificate chain without its host name; use \
+                 ssl-mode=VERIFY_IDENTITY (connecting by a name the certificate holds) or \
+                 ssl-mode=REQUIRED"
+                    .to_owned(),
+            ));
+        }
+        // The driver reads everything but the credentials and the database
+        // from a URL of its own, so that no message of its can quote them.
+        let host = if host.is_empty() {
+            "127.0.0.1".to_owned()
+        } else {
+            host
+        };
+        let host_for_url = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            connstr::percent_encode(&host)
+        };
+        let mut driver_url = format!("mysql://{host_for_url}:{}/", port.unwrap_or(3306));
+        if !driver_query.is_empty() {
+            driver_url.push('?');
+            driver_url.push_str(&driver_query.join("&"));
+        }
+        let scrub = |message: String| {
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            connstr::scrub(message, &secrets, "****")
+        };
+        let opts = Opts::from_url(&driver_url)
+            .map_err(|e| DbError::InvalidUrl(scrub(format!("mysql URL: {e}"))))?;
+        let opts = OptsBuilder::from_opts(opts)
+            .user(user)
+            .pass(password)
+            .db_name((!database.is_empty()).then_some(database))
+            .into();
+        Ok(MysqlSettings {
+            opts,
+            ssl_mode,
+            ssl_ca,
+            secrets,
+        })
+    }
+
+    /// Returns the driver's TLS options for the mode, None for no TLS; the
+    /// `ssl-ca` file is read here, so that a missing file is named.
+    pub fn ssl_opts(&self) -> Result<Option<SslOpts>, String> {
+        let opts = match self.ssl_mode {
+            SslMode::Disabled => return Ok(None),
+            SslMode::Preferred | SslMode::Required => SslOpts::default()
+                .with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+            SslMode::VerifyCa | SslMode::VerifyIdentity => SslOpts::default(),
+        };
+        let opts = match &self.ssl_ca {
+            Some(path) => {
+                crate::tls::read_pem_certificates(path)?;
+                let pem = std::fs::read(path).map_err(|e| {
+                    format!(
+                        "cannot read the root certificate file {}: {e}",
+                        path.display()
+                    )
+                })?;
+                opts.with_root_certs(vec![pem.into()])
+                    .with_disable_built_in_roots(true)
+            }
+            None => opts,
+        };
+        Ok(Some(opts))
+    }
+
+    fn scrub(&self, message: String) -> String {
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        connstr::scrub(message, &secrets, "****")
+    }
+
+    /// Returns why connecting failed, in words that say what to change when
+    /// TLS was the cause.
+    fn explain(&self, error: &mysql_async::Error) -> String {
+        let mode = self.ssl_mode.as_str();
+        if matches!(
+            error,
+            mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
+        ) {
+            return format!(
+                "the server does not offer TLS, and ssl-mode={mode} requires it: turn TLS on in \
+                 the server (ssl_cert, ssl_key), or use ssl-mode=PREFERRED or ssl-mode=DISABLED"
+            );
+        }
+        if let Some(failure) = crate::tls::failure(error) {
+            let why = failure.describe(
+                "use ssl-mode=REQUIRED, which checks no certificate",
+                "ssl-ca",
+            );
+            let roots = match &self.ssl_ca {
+                Some(path) => format!("the roots in {}", path.display()),
+                None => "the built-in public roots".to_owned(),
+            };
+            return match self.ssl_mode {
+                SslMode::VerifyIdentity => {
+                    format!("{why} (ssl-mode={mode}, checked against {roots})")
+                }
+                _ => format!("{why} (ssl-mode={mode})"),
+            };
+        }
+        my_message(error)
+    }
+}
+
+/// Returns whether connecting failed for want of TLS (the server offers
+/// none, or the handshake failed), so that `PREFERRED` may go on in plain text.
+fn is_tls_failure(error: &mysql_async::Error) -> bool {
+    matches!(
+        error,
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)
+            | mysql_async::Error::Io(mysql_async::IoError::Tls(_))
+    ) || crate::tls::failure(error).is_some()
 }
 
 /// Returns `user@host:port/db` for messages: never the password.
@@ -96,39 +368,41 @@ fn cell<T: FromValue>(row: &Row, index: usize) -> Result<T, DbError> {
 impl MysqlBackend {
     /// Connects to the MySQL or MariaDB database named by `url`.
     pub fn connect(url: &str) -> Result<Self, DbError> {
-        let url = match url.strip_prefix("mariadb://") {
-            Some(rest) => format!("mysql://{rest}"),
-            None => url.to_owned(),
-        };
-        let opts =
-            Opts::from_url(&url).map_err(|e| DbError::InvalidUrl(format!("mysql URL: {e}")))?;
-        let target = describe(&opts);
-        if opts.db_name().is_none() {
+        let settings = MysqlSettings::parse(url)?;
+        let target = describe(&settings.opts);
+        if settings.opts.db_name().is_none() {
             return Err(DbError::InvalidUrl(format!(
                 "{target}: the URL must name a database (mysql://user@host/db)"
             )));
         }
-        // Without a TLS feature the driver panics when asked for TLS: refuse first.
-        if opts.ssl_opts().is_some() {
-            return Err(DbError::InvalidUrl(format!(
-                "{target}: this build of rev cannot use TLS with MySQL yet; \
-                 remove require_ssl from the URL"
-            )));
-        }
+        let connect_error = |message: String| DbError::Connect {
+            target: target.clone(),
+            message: settings.scrub(message),
+        };
+        let ssl_opts = settings.ssl_opts().map_err(&connect_error)?;
         // Found rows, not changed rows, so that an UPDATE's count says whether
         // it matched the one version row it must touch.
-        let opts = OptsBuilder::from_opts(opts).client_found_rows(true);
+        let plain = OptsBuilder::from_opts(settings.opts.clone()).client_found_rows(true);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
             .map_err(|e| DbError::Other(format!("cannot start the async runtime: {e}")))?;
-        let conn = runtime
-            .block_on(Conn::new(opts))
-            .map_err(|e| DbError::Connect {
-                target: target.clone(),
-                message: my_message(&e),
-            })?;
+        let conn = match ssl_opts {
+            None => runtime.block_on(Conn::new(plain)),
+            Some(ssl_opts) => {
+                // The TLS connection itself, not the Unix socket the driver
+                // would otherwise move to on this machine.
+                let secure = plain.clone().ssl_opts(ssl_opts).prefer_socket(false);
+                match runtime.block_on(Conn::new(secure)) {
+                    Err(e) if settings.ssl_mode == SslMode::Preferred && is_tls_failure(&e) => {
+                        runtime.block_on(Conn::new(plain))
+                    }
+                    other => other,
+                }
+            }
+        }
+        .map_err(|e| connect_error(settings.explain(&e)))?;
         Ok(MysqlBackend {
             runtime,
             conn: Some(conn),

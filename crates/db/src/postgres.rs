@@ -1,7 +1,12 @@
 //! The PostgreSQL backend, over tokio-postgres on a current-thread runtime.
 //!
-//! TLS is not supported yet: a URL asking for `sslmode=require` is refused,
-//! `sslmode=disable` and the default `prefer` connect in plain text.
+//! TLS goes through rustls ([`crate::tls`]) with libpq's `sslmode`:
+//! `disable`; `allow` and `prefer` (the default), TLS when the server offers
+//! it; `require`, TLS or no connection; `verify-ca`, TLS with the chain checked
+//! against `sslrootcert` (a PEM file, or `system` for the built-in public
+//! roots, which are also the roots when none is given); `verify-full`, the
+//! chain and the host name. As in libpq, `require` with an `sslrootcert`
+//! checks the chain, and the weaker modes accept any certificate.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,11 +15,13 @@ use std::time::{Duration, Instant};
 use rev_sql::postgres::Postgres;
 use rev_sql::Dialect;
 use tokio::runtime::Runtime;
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, NoTls, Transaction};
+use tokio_postgres::{Client, Config, Transaction};
 
+use crate::connstr::{self, percent_decode};
 use crate::shared::{already_ran, last_applied, note_kept_statements};
+use crate::tls::{self, MakeRustls, Roots, Verify};
 use crate::{Backend, DbError, Step, Tables};
 
 /// How long to wait between two tries of the advisory lock.
@@ -52,30 +59,35 @@ impl fmt::Debug for PostgresBackend {
 impl PostgresBackend {
     /// Connects to the PostgreSQL database named by `url`.
     pub fn connect(url: &str) -> Result<Self, DbError> {
-        let config =
-            Config::from_str(url).map_err(|e| DbError::InvalidUrl(format!("postgres URL: {e}")))?;
-        let target = describe(&config);
-        match config.get_ssl_mode() {
-            SslMode::Disable | SslMode::Prefer => {}
-            _ => {
-                return Err(DbError::InvalidUrl(format!(
-                    "{target}: this build of rev cannot use TLS with PostgreSQL yet; \
-                     use sslmode=disable (or prefer)"
-                )))
-            }
-        }
+        let settings = PgSettings::parse(url)?;
+        let config = &settings.config;
+        let target = describe(config);
+        let connect_error = |message: String| DbError::Connect {
+            target: target.clone(),
+            message: settings.scrub(message),
+        };
+        let tls = MakeRustls::new(
+            tls::client_config(settings.verify(), &settings.roots(), Some(b"postgresql"))
+                .map_err(&connect_error)?,
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
             .map_err(|e| DbError::Other(format!("cannot start the async runtime: {e}")))?;
-        let (client, connection) =
-            runtime
-                .block_on(config.connect(NoTls))
-                .map_err(|e| DbError::Connect {
-                    target: target.clone(),
-                    message: pg_message(&e),
-                })?;
+        let connected = match runtime.block_on(config.connect(tls.clone())) {
+            // libpq's `prefer` goes on in plain text when the handshake fails.
+            Err(e)
+                if matches!(settings.ssl_mode, SslMode::Prefer | SslMode::Allow)
+                    && is_tls_failure(&e) =>
+            {
+                let mut plain = config.clone();
+                plain.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                runtime.block_on(plain.connect(tls))
+            }
+            other => other,
+        };
+        let (client, connection) = connected.map_err(|e| connect_error(settings.explain(&e)))?;
         // The connection task makes progress whenever a later `block_on` runs.
         runtime.spawn(connection);
         // A runner killed mid-statement otherwise leaves its session running
@@ -87,12 +99,7 @@ impl PostgresBackend {
         {
             Ok(()) => {}
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => {}
-            Err(e) => {
-                return Err(DbError::Connect {
-                    target,
-                    message: pg_message(&e),
-                })
-            }
+            Err(e) => return Err(connect_error(pg_message(&e))),
         }
         Ok(PostgresBackend {
             runtime,
@@ -139,6 +146,229 @@ impl PostgresBackend {
             row.try_get::<_, bool>(0).map_err(other)
         })
     }
+}
+
+/// libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS when the server offers it (libpq tries plain text first; rev tries
+    /// TLS first, as with `prefer`).
+    Allow,
+    /// TLS when the server offers it, any certificate accepted (the default).
+    Prefer,
+    /// TLS or no connection; any certificate accepted unless `sslrootcert` is given.
+    Require,
+    /// TLS with the certificate chain checked, not the host name.
+    VerifyCa,
+    /// TLS with the chain and the host name checked.
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(value: &str) -> Result<Self, DbError> {
+        Ok(match value {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => {
+                return Err(DbError::InvalidUrl(
+                    "postgres URL: sslmode must be disable, allow, prefer, require, verify-ca \
+                     or verify-full"
+                        .to_owned(),
+                ))
+            }
+        })
+    }
+
+    /// Returns libpq's name of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// A PostgreSQL connection string as rev reads it: the driver's
+/// configuration, and the TLS settings that rev handles itself.
+pub struct PgSettings {
+    /// The driver's configuration (its `sslmode` is `disable`, `prefer` or `require`).
+    pub config: Config,
+    /// The `sslmode` asked for.
+    pub ssl_mode: SslMode,
+    /// The `sslrootcert` given: a file, or `system` (the built-in roots).
+    pub root_cert: Option<Roots>,
+    /// The password as written and as decoded, to scrub from driver messages.
+    secrets: Vec<String>,
+}
+
+impl fmt::Debug for PgSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgSettings")
+            .field("target", &describe(&self.config))
+            .field("ssl_mode", &self.ssl_mode)
+            .field("root_cert", &self.root_cert)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgSettings {
+    /// Reads a `postgres://` URL (whose password may hold `@`, `:`, `/`, `?`
+    /// or `#` unescaped) or a libpq `key=value` string.
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        let url = url.trim();
+        let mut secrets = Vec::new();
+        let pairs: Vec<(String, String)> = match connstr::split_url(url) {
+            Some(parts) => {
+                if !matches!(
+                    parts.scheme.to_ascii_lowercase().as_str(),
+                    "postgres" | "postgresql"
+                ) {
+                    return Err(DbError::UnsupportedScheme(parts.scheme.to_owned()));
+                }
+                let mut pairs = Vec::new();
+                if let Some(user) = parts.user.filter(|user| !user.is_empty()) {
+                    pairs.push(("user".to_owned(), percent_decode(user, "the user")?));
+                }
+                if let Some(password) = parts.password {
+                    secrets.push(password.to_owned());
+                    pairs.push((
+                        "password".to_owned(),
+                        percent_decode(password, "the password")?,
+                    ));
+                }
+                let hosts = parts.host_list()?;
+                if !hosts.is_empty() {
+                    let names: Vec<&str> = hosts.iter().map(|(host, _)| host.as_str()).collect();
+                    pairs.push(("host".to_owned(), names.join(",")));
+                    if hosts.iter().any(|(_, port)| port.is_some()) {
+                        let ports: Vec<String> = hosts
+                            .iter()
+                            .map(|(_, port)| port.map(|p| p.to_string()).unwrap_or_default())
+                            .collect();
+                        pairs.push(("port".to_owned(), ports.join(",")));
+                    }
+                }
+                if let Some(path) = parts.path.filter(|path| !path.is_empty()) {
+                    pairs.push(("dbname".to_owned(), percent_decode(path, "the database")?));
+                }
+                pairs.extend(parts.decoded_query()?);
+                pairs
+            }
+            None => connstr::split_libpq(url)
+                .map_err(|e| match e {
+                    DbError::InvalidUrl(message) => {
+                        DbError::InvalidUrl(format!("postgres connection string: {message}"))
+                    }
+                    other => other,
+                })?
+                .into_iter()
+                .map(|pair| (pair.key.to_owned(), pair.value))
+                .collect(),
+        };
+        let mut ssl_mode = SslMode::Prefer;
+        let mut root_cert = None;
+        let mut driver = Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "sslmode" => ssl_mode = SslMode::parse(&value)?,
+                "sslrootcert" => {
+                    root_cert = Some(if value == "system" {
+                        Roots::BuiltIn
+                    } else {
+                        Roots::File(value.into())
+                    })
+                }
+                "sslcert" | "sslkey" | "sslpassword" | "sslcrl" | "sslcrldir" | "sslsni"
+                | "requirepeer" | "gssencmode" | "krbsrvname" => {
+                    return Err(DbError::InvalidUrl(format!(
+                        "postgres URL: `{key}` is not supported by rev (client certificates, \
+                         CRLs and GSSAPI are not); sslmode and sslrootcert are"
+                    )))
+                }
+                _ => {
+                    if connstr::is_password_key(&key) {
+                        secrets.push(value.clone());
+                    }
+                    driver.push(format!("{key}={}", connstr::libpq_quote(&value)));
+                }
+            }
+        }
+        let driver_mode = match ssl_mode {
+            SslMode::Disable => "disable",
+            SslMode::Allow | SslMode::Prefer => "prefer",
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => "require",
+        };
+        driver.push(format!("sslmode={driver_mode}"));
+        let settings = PgSettings {
+            config: Config::new(),
+            ssl_mode,
+            root_cert,
+            secrets,
+        };
+        let config = Config::from_str(&driver.join(" "))
+            .map_err(|e| DbError::InvalidUrl(settings.scrub(format!("postgres URL: {e}"))))?;
+        Ok(PgSettings { config, ..settings })
+    }
+
+    /// Returns how much of the server's certificate is checked.
+    pub fn verify(&self) -> Verify {
+        match self.ssl_mode {
+            SslMode::Disable | SslMode::Allow | SslMode::Prefer => Verify::Nothing,
+            SslMode::Require if self.root_cert.is_some() => Verify::Chain,
+            SslMode::Require => Verify::Nothing,
+            SslMode::VerifyCa => Verify::Chain,
+            SslMode::VerifyFull => Verify::ChainAndName,
+        }
+    }
+
+    /// Returns the roots the chain is checked against.
+    pub fn roots(&self) -> Roots {
+        self.root_cert.clone().unwrap_or(Roots::BuiltIn)
+    }
+
+    fn scrub(&self, message: String) -> String {
+        let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        connstr::scrub(message, &secrets, "****")
+    }
+
+    /// Returns why connecting failed, in words that say what to change when
+    /// TLS was the cause.
+    fn explain(&self, error: &tokio_postgres::Error) -> String {
+        let mode = self.ssl_mode.as_str();
+        if let Some(failure) = tls::failure(error) {
+            let why = failure.describe("check the chain only (sslmode=verify-ca)", "sslrootcert");
+            return match self.verify() {
+                Verify::Nothing => format!("{why} (sslmode={mode})"),
+                _ => format!("{why} (sslmode={mode}, checked against {})", self.roots()),
+            };
+        }
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            if cause.to_string().contains("server does not support TLS") {
+                return format!(
+                    "the server does not offer TLS, and sslmode={mode} requires it: turn ssl \
+                     on in the server, or use sslmode=prefer or sslmode=disable"
+                );
+            }
+            source = cause.source();
+        }
+        pg_message(error)
+    }
+}
+
+/// Returns whether connecting failed in the TLS handshake.
+fn is_tls_failure(error: &tokio_postgres::Error) -> bool {
+    tls::failure(error).is_some() || error.to_string().contains("TLS handshake")
 }
 
 /// Returns `user@host:port/db` for messages: never the password.

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use rev_sql::DialectKind;
 
-use crate::DbError;
+use crate::{connstr, DbError};
 
 /// What replaces a password in anything printed.
 const REDACTED: &str = "****";
@@ -19,7 +19,8 @@ pub enum DatabaseUrl {
     Sqlite(SqliteTarget),
     /// `mssql://`/`sqlserver://` URLs and ADO.NET strings (`server=...;`), parsed by the mssql backend.
     Mssql(SecretUrl),
-    /// `postgres://` and `postgresql://` URLs, parsed by the postgres backend.
+    /// `postgres://` and `postgresql://` URLs and libpq strings (`host=.. dbname=..`),
+    /// parsed by the postgres backend.
     Postgres(SecretUrl),
     /// `mysql://` and `mariadb://` URLs, parsed by the mysql backend.
     Mysql(SecretUrl),
@@ -92,7 +93,7 @@ impl DatabaseUrl {
             }
             return Ok(DatabaseUrl::Sqlite(SqliteTarget::File(PathBuf::from(path))));
         }
-        if let Some((scheme, _)) = lower.split_once("://") {
+        if let Some(scheme) = connstr::url_scheme(&lower) {
             let secret = SecretUrl::new(url);
             return match scheme {
                 "mssql" | "sqlserver" => Ok(DatabaseUrl::Mssql(secret)),
@@ -101,11 +102,15 @@ impl DatabaseUrl {
                 other => Err(DbError::UnsupportedScheme(other.to_owned())),
             };
         }
-        if is_ado_net(&lower) {
+        if is_ado_net(url) {
             return Ok(DatabaseUrl::Mssql(SecretUrl::new(url)));
         }
+        if connstr::is_libpq(url) {
+            return Ok(DatabaseUrl::Postgres(SecretUrl::new(url)));
+        }
         Err(DbError::InvalidUrl(format!(
-            "`{}` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET connection string",
+            "`{}` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET \
+             or libpq (host=.. dbname=..) connection string",
             redact(url)
         )))
     }
@@ -154,154 +159,58 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Returns whether `lower` (lower-cased) looks like an ADO.NET connection
-/// string: `key=value` pairs separated by `;`, one of them naming a server.
-fn is_ado_net(lower: &str) -> bool {
-    ado_pairs(lower).iter().any(|(key, _)| {
-        matches!(
-            key.trim(),
-            "server" | "data source" | "addr" | "address" | "network address"
-        )
-    })
-}
-
-/// Splits an ADO.NET string into (key, value) pairs, keeping each value's
-/// quoting; a value in "", '' or {} may hold `;` (a doubled closer escapes it).
-fn ado_pairs(text: &str) -> Vec<(&str, &str)> {
-    let mut pairs = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let Some(eq) = rest.find('=') else {
-            break;
-        };
-        let key = &rest[..eq];
-        let after = &rest[eq + 1..];
-        let trimmed = after.trim_start();
-        let lead = after.len() - trimmed.len();
-        let closer = match trimmed.chars().next() {
-            Some('"') => Some('"'),
-            Some('\'') => Some('\''),
-            Some('{') => Some('}'),
-            _ => None,
-        };
-        let value_len = match closer {
-            Some(closer) => {
-                let body = &trimmed[1..];
-                let mut end = body.len();
-                let mut chars = body.char_indices().peekable();
-                while let Some((i, c)) = chars.next() {
-                    if c == closer {
-                        if chars.peek().is_some_and(|&(_, n)| n == closer) {
-                            chars.next();
-                            continue;
-                        }
-                        end = i;
-                        break;
-                    }
-                }
-                let quoted = 1 + (end + 1).min(body.len());
-                quoted
-                    + trimmed[quoted..]
-                        .find(';')
-                        .unwrap_or(trimmed.len() - quoted)
-            }
-            None => trimmed.find(';').unwrap_or(trimmed.len()),
-        };
-        let value = &after[..lead + value_len];
-        pairs.push((key, value));
-        rest = after[lead + value_len..]
-            .strip_prefix(';')
-            .unwrap_or(&after[lead + value_len..]);
-    }
-    pairs
-}
-
-/// Returns `url` with every password replaced by `****`: the password of a
-/// URL's `user:password@`, a `password=` query parameter, and the
-/// `password`/`pwd` key of an ADO.NET string.
-pub fn redact(url: &str) -> String {
-    if let Some(scheme_end) = url.find("://") {
-        let (head, rest) = url.split_at(scheme_end + 3);
-        // A password written without %-escapes may hold `/`, `?` or `#`, so
-        // the credentials end at the last `@` (before the query, when the
-        // part before the query has one), not at the first `/`: cutting at
-        // `/` would leave the rest of such a password in plain sight.
-        let query_start = rest.find('?').unwrap_or(rest.len());
-        let at = rest[..query_start].rfind('@').or_else(|| rest.rfind('@'));
-        let (authority, tail) = match at {
-            Some(at) => {
-                let (userinfo, after) = rest.split_at(at);
-                let host_end = after.find(['/', '?', '#']).unwrap_or(after.len());
-                let (host, tail) = after.split_at(host_end);
-                let authority = match userinfo.split_once(':') {
-                    Some((user, _)) => format!("{user}:{REDACTED}{host}"),
-                    None => format!("{userinfo}{host}"),
-                };
-                (authority, tail)
-            }
-            None => {
-                let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-                let (authority, tail) = rest.split_at(authority_end);
-                (authority.to_owned(), tail)
-            }
-        };
-        let tail = match tail.split_once('?') {
-            Some((path, query)) => {
-                let query: Vec<String> = query
-                    .split('&')
-                    .map(|pair| match pair.split_once('=') {
-                        Some((key, _)) if is_password_key(key) => format!("{key}={REDACTED}"),
-                        _ => pair.to_owned(),
-                    })
-                    .collect();
-                format!("{path}?{}", query.join("&"))
-            }
-            None => tail.to_owned(),
-        };
-        return format!("{head}{authority}{tail}");
-    }
-    if url.contains('=') {
-        return ado_pairs(url)
-            .iter()
-            .map(|(key, value)| {
-                if is_password_key(key) {
-                    format!("{key}={REDACTED}")
-                } else {
-                    format!("{key}={}", redact_spaced(value))
-                }
+/// Returns whether `text` is an ADO.NET connection string: `key=value`
+/// pairs separated by `;`, one of them naming a server. A string with a
+/// mistake (say an unclosed quote) that names a server is one too, so that
+/// the SQL Server reader can say what the mistake is.
+fn is_ado_net(text: &str) -> bool {
+    match connstr::split_ado(text) {
+        Ok(pairs) => connstr::names_ado_server(&pairs),
+        Err(_) => text.split(';').any(|segment| {
+            segment.split_once('=').is_some_and(|(key, _)| {
+                matches!(
+                    key.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_ascii_lowercase()
+                        .as_str(),
+                    "server" | "data source" | "addr" | "address" | "network address"
+                )
             })
-            .collect::<Vec<_>>()
-            .join(";");
+        }),
     }
-    url.to_owned()
 }
 
-/// Returns `value` cut after the first space-separated `password=` (or
-/// `pwd=`, `pass=`) it holds, with the rest written as `****`: a libpq
-/// `key=value` string (`host=h user=u password=p`) separates its pairs by
-/// spaces, so to the `;`-split above it is one pair whose value runs on.
-fn redact_spaced(value: &str) -> String {
-    let lower = value.to_ascii_lowercase();
-    for (start, _) in lower.match_indices(|c: char| c.is_whitespace()) {
-        let word = &lower[start + 1..];
-        for key in ["password", "pwd", "pass"] {
-            if word
-                .strip_prefix(key)
-                .is_some_and(|after| after.trim_start().starts_with('='))
-            {
-                let cut = start + 1 + key.len();
-                return format!("{}={REDACTED}", &value[..cut]);
-            }
+/// Returns `url` with every password replaced by `****`, however the string
+/// is spelt: the password of a URL's `user:password@` (which may hold `@`,
+/// `:`, `/`, `?` or `#` unescaped), a `password=` query parameter, the
+/// `password`/`pwd` key of an ADO.NET string (quoted or not) and the
+/// `password` of a libpq `key=value` string. Text none of these readers can
+/// split is cut at its first password key.
+pub fn redact(url: &str) -> String {
+    let redacted = redact_structured(url);
+    // The last guard: a password key that still has a value of its own (a
+    // key the readers took for part of another, say) cuts the text there.
+    if connstr::shows_password_value(&redacted, REDACTED) {
+        connstr::cut_at_password(&redacted, REDACTED)
+    } else {
+        redacted
+    }
+}
+
+fn redact_structured(url: &str) -> String {
+    if let Some(parts) = connstr::split_url(url) {
+        return parts.redacted(REDACTED);
+    }
+    if !url.contains(';') {
+        if let Ok(pairs) = connstr::split_libpq(url) {
+            return connstr::redact_libpq(&pairs, REDACTED);
         }
     }
-    value.to_owned()
-}
-
-fn is_password_key(key: &str) -> bool {
-    matches!(
-        key.trim().to_ascii_lowercase().as_str(),
-        "password" | "pwd" | "pass"
-    )
+    if let Ok(pairs) = connstr::split_ado(url) {
+        return connstr::redact_ado(&pairs, REDACTED);
+    }
+    connstr::cut_at_password(url, REDACTED)
 }
 
 #[cfg(test)]
@@ -394,9 +303,15 @@ mod tests {
         );
         assert_eq!(
             parsed_err("just some text"),
-            "invalid database URL: `just some text` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET connection string"
+            "invalid database URL: `just some text` is neither a URL (sqlite://, mssql://, postgres://, mysql://) nor an ADO.NET or libpq (host=.. dbname=..) connection string"
         );
         assert!(!parsed_err("password=hunter2;x=y").contains("hunter2"));
+        // A password holding `://` does not make the string a URL whose
+        // "scheme" (all before it) an error would quote.
+        assert_eq!(
+            super::tests::parsed("Server=h;User Id=a;Password={Zq://x};Encrypt=true"),
+            r#"Mssql(SecretUrl("Server=h;User Id=a;Password=****;Encrypt=true")) | Server=h;User Id=a;Password=****;Encrypt=true"#
+        );
     }
 
     #[test]
@@ -425,11 +340,23 @@ mod tests {
 
     #[test]
     fn space_separated_passwords_are_redacted() {
-        let message = parsed_err("host=h user=u password=s3cret dbname=d");
-        assert!(!message.contains("s3cret"), "{message}");
+        let url = "host=h user=u password=s3cret dbname=d";
+        assert_eq!(
+            parsed(url),
+            r#"Postgres(SecretUrl("host=h user=u password=**** dbname=d")) | host=h user=u password=**** dbname=d"#
+        );
         assert_eq!(
             redact("host=h user=u PWD = s3cret dbname=d"),
-            "host=h user=u PWD=****"
+            "host=h user=u PWD=**** dbname=d"
+        );
+        assert_eq!(
+            redact("host=h password='s3 cr\\'et' dbname=d"),
+            "host=h password=**** dbname=d"
+        );
+        // A libpq string taken for ADO.NET is still cut at its password.
+        assert_eq!(
+            redact("server=x;host=h password=s3cret dbname=d"),
+            "server=x;host=h password=****"
         );
     }
 

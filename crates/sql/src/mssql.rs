@@ -510,6 +510,24 @@ fn widens(old: &ColumnType, new: &ColumnType) -> bool {
     }
 }
 
+/// Returns the command word of the first line of `sql` that sqlcmd or SSMS
+/// would read as a command of their own instead of T-SQL: a line whose first
+/// word is `GO` (alone it ends the batch; with anything but a count after it
+/// the script fails to parse), a `:command`, or a `!!` shell escape.
+fn sqlcmd_command_line(sql: &str) -> Option<&str> {
+    sql.split(['\n', '\r']).find_map(|line| {
+        let line = line.trim_start();
+        let word_end = line
+            .find(|c: char| c.is_whitespace() || matches!(c, ';' | ']' | '\'' | '-'))
+            .unwrap_or(line.len());
+        let word = line.get(..word_end)?;
+        let command = word.eq_ignore_ascii_case("go")
+            || (word.starts_with(':') && word.len() > 1 && !word.starts_with("::"))
+            || word.starts_with("!!");
+        command.then_some(word)
+    })
+}
+
 /// Splits raw T-SQL on lines that hold only `GO` (any case, surrounding
 /// whitespace allowed), as sqlcmd and SSMS do.
 ///
@@ -633,126 +651,31 @@ impl Dialect for Mssql {
         format!("N'{}'", value.replace('\'', "''"))
     }
 
+    /// Renders an operation; a name or text that would put a sqlcmd
+    /// command (`GO` above all) alone on a line of a `--sql` script is refused,
+    /// as sqlcmd and SSMS would split the batch there or run the command.
+    /// Raw `Sql` is the author's own script, split on its `GO` lines already.
     fn render_op(&self, op: &Operation, before: &Schema) -> Result<Vec<Statement>, RenderError> {
-        Ok(match op {
-            Operation::CreateTable {
-                name,
-                columns,
-                foreign_keys,
-                uniques,
-                checks,
-                schema,
-            } => vec![self.create_table(
-                schema.as_deref(),
-                name,
-                columns,
-                foreign_keys,
-                uniques,
-                checks,
-            )?],
-            Operation::DropTable { name, schema } => vec![Statement::new(format!(
-                "DROP TABLE {}",
-                self.qualified(schema.as_deref(), name)
-            ))],
-            Operation::RenameTable {
-                name,
-                new_name,
-                schema,
-            } => vec![self.rename(&self.qualified(schema.as_deref(), name), new_name, None)],
-            Operation::AddColumn {
-                table,
-                column,
-                schema,
-            } => vec![self.add_column(schema.as_deref(), table, column)?],
-            Operation::DropColumn {
-                table,
-                name,
-                schema,
-            } => vec![
-                self.drop_column_constraints(schema.as_deref(), table, name),
-                Statement::new(format!(
-                    "ALTER TABLE {} DROP COLUMN {}",
-                    self.qualified(schema.as_deref(), table),
-                    self.quote_ident(name)
-                )),
-            ],
-            Operation::AlterColumn {
-                table,
-                name,
-                ty,
-                nullable,
-                default,
-                drop_default,
-                schema,
-            } => self.alter_column(
-                before,
-                schema.as_deref(),
-                table,
-                name,
-                ty.as_ref(),
-                *nullable,
-                default.as_ref(),
-                *drop_default,
-            )?,
-            Operation::RenameColumn {
-                table,
-                name,
-                new_name,
-                schema,
-            } => {
-                let object = format!(
-                    "{}.{}",
-                    self.qualified(schema.as_deref(), table),
-                    self.quote_ident(name)
-                );
-                vec![self.rename(&object, new_name, Some("COLUMN"))]
+        let statements = self.render_op_text(op, before)?;
+        if !matches!(op, Operation::Sql(_) | Operation::SqlFor(_)) {
+            if let Some(line) = statements
+                .iter()
+                .find_map(|statement| sqlcmd_command_line(&statement.sql))
+            {
+                return Err(self.unsupported(&format!(
+                    "write a name or text that starts a line with `{line}`: in a --sql \
+                     script sqlcmd and SSMS would read that line as a command ({}), not as \
+                     part of the statement; take the line break out of the name or text",
+                    if line.eq_ignore_ascii_case("go") {
+                        "GO ends the batch"
+                    } else {
+                        "sqlcmd runs it"
+                    }
+                )));
             }
-            Operation::CreateIndex {
-                name,
-                table,
-                columns,
-                unique,
-                schema,
-            } => vec![Statement::new(format!(
-                "CREATE {}INDEX {} ON {} ({})",
-                if *unique { "UNIQUE " } else { "" },
-                self.quote_ident(name),
-                self.qualified(schema.as_deref(), table),
-                self.column_list(columns)
-            ))],
-            Operation::DropIndex {
-                name,
-                table,
-                schema,
-            } => vec![Statement::new(format!(
-                "DROP INDEX {} ON {}",
-                self.quote_ident(name),
-                self.qualified(schema.as_deref(), table)
-            ))],
-            Operation::AddForeignKey { .. }
-            | Operation::AddUnique { .. }
-            | Operation::AddCheck { .. } => {
-                vec![Statement::new(self.add_constraint(op).ok_or_else(
-                    || RenderError::UnknownObject(format!("{} adds no constraint", op.kind())),
-                )?)]
-            }
-            Operation::DropConstraint {
-                table,
-                name,
-                schema,
-            } => vec![Statement::new(format!(
-                "ALTER TABLE {} DROP CONSTRAINT {}",
-                self.qualified(schema.as_deref(), table),
-                self.quote_ident(name)
-            ))],
-            Operation::Sql(text) => self.raw_batches(text)?,
-            Operation::SqlFor(per_dialect) => match &per_dialect.mssql {
-                Some(text) => self.raw_batches(text)?,
-                None => return Err(RenderError::MissingSqlFor(DialectKind::Mssql)),
-            },
-        })
+        }
+        Ok(statements)
     }
-
     fn placeholder(&self, index: usize) -> String {
         format!("@P{index}")
     }
@@ -876,5 +799,137 @@ impl Dialect for Mssql {
 
     fn now_utc(&self) -> &'static str {
         "SYSUTCDATETIME()"
+    }
+}
+
+impl Mssql {
+    fn render_op_text(
+        &self,
+        op: &Operation,
+        before: &Schema,
+    ) -> Result<Vec<Statement>, RenderError> {
+        Ok(match op {
+            Operation::CreateTable {
+                name,
+                columns,
+                foreign_keys,
+                uniques,
+                checks,
+                schema,
+            } => vec![self.create_table(
+                schema.as_deref(),
+                name,
+                columns,
+                foreign_keys,
+                uniques,
+                checks,
+            )?],
+            Operation::DropTable { name, schema } => vec![Statement::new(format!(
+                "DROP TABLE {}",
+                self.qualified(schema.as_deref(), name)
+            ))],
+            Operation::RenameTable {
+                name,
+                new_name,
+                schema,
+            } => vec![self.rename(
+                &self.qualified(schema.as_deref(), name),
+                new_name,
+                // Babelfish for PostgreSQL refuses a rename without it;
+                // SQL Server takes it as the default spelt out.
+                Some("OBJECT"),
+            )],
+            Operation::AddColumn {
+                table,
+                column,
+                schema,
+            } => vec![self.add_column(schema.as_deref(), table, column)?],
+            Operation::DropColumn {
+                table,
+                name,
+                schema,
+            } => vec![
+                self.drop_column_constraints(schema.as_deref(), table, name),
+                Statement::new(format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    self.qualified(schema.as_deref(), table),
+                    self.quote_ident(name)
+                )),
+            ],
+            Operation::AlterColumn {
+                table,
+                name,
+                ty,
+                nullable,
+                default,
+                drop_default,
+                schema,
+            } => self.alter_column(
+                before,
+                schema.as_deref(),
+                table,
+                name,
+                ty.as_ref(),
+                *nullable,
+                default.as_ref(),
+                *drop_default,
+            )?,
+            Operation::RenameColumn {
+                table,
+                name,
+                new_name,
+                schema,
+            } => {
+                let object = format!(
+                    "{}.{}",
+                    self.qualified(schema.as_deref(), table),
+                    self.quote_ident(name)
+                );
+                vec![self.rename(&object, new_name, Some("COLUMN"))]
+            }
+            Operation::CreateIndex {
+                name,
+                table,
+                columns,
+                unique,
+                schema,
+            } => vec![Statement::new(format!(
+                "CREATE {}INDEX {} ON {} ({})",
+                if *unique { "UNIQUE " } else { "" },
+                self.quote_ident(name),
+                self.qualified(schema.as_deref(), table),
+                self.column_list(columns)
+            ))],
+            Operation::DropIndex {
+                name,
+                table,
+                schema,
+            } => vec![Statement::new(format!(
+                "DROP INDEX {} ON {}",
+                self.quote_ident(name),
+                self.qualified(schema.as_deref(), table)
+            ))],
+            Operation::AddForeignKey { .. }
+            | Operation::AddUnique { .. }
+            | Operation::AddCheck { .. } => {
+                vec![Statement::new(self.add_constraint(op).ok_or_else(
+                    || RenderError::UnknownObject(format!("{} adds no constraint", op.kind())),
+                )?)]
+            }
+            Operation::DropConstraint {
+                table,
+                name,
+                schema,
+            } => vec![Statement::new(format!(
+                "ALTER TABLE {} DROP CONSTRAINT {}",
+                self.qualified(schema.as_deref(), table),
+                self.quote_ident(name)
+            ))],
+            Operation::Sql(text) => self.raw_batches(text)?,
+            Operation::SqlFor(per_dialect) => match &per_dialect.mssql {
+                Some(text) => self.raw_batches(text)?,
+                None => return Err(RenderError::MissingSqlFor(DialectKind::Mssql)),
+            },
+        })
     }
 }

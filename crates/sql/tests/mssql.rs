@@ -431,8 +431,8 @@ fn renames() {
     ];
     let out = ops.iter().map(render).collect::<Vec<_>>().join("\n");
     insta::assert_snapshot!(out, @r"
-    EXEC sp_rename N'[dbo].[users]', N'people'
-    EXEC sp_rename N'[it''s]]]', N'new''s]'
+    EXEC sp_rename N'[dbo].[users]', N'people', N'OBJECT'
+    EXEC sp_rename N'[it''s]]]', N'new''s]', N'OBJECT'
     EXEC sp_rename N'[dbo].[users].[email]', N'mail', N'COLUMN'
     EXEC sp_rename N'[t].[o''d]]]', N'n''w', N'COLUMN'
     ");
@@ -945,4 +945,98 @@ fn raw_sql_refuses_go_with_a_repeat_count() {
             &Schema::default()
         )
         .is_ok());
+}
+
+/// Renders each operation, or says why it was refused.
+fn render_or_refusal(ops: &[Operation]) -> String {
+    ops.iter()
+        .map(|op| match Mssql.render_op(op, &users_schema()) {
+            Ok(statements) => show(&statements),
+            Err(e) => format!("refused: {e}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn names_that_would_put_go_alone_on_a_line_are_refused() {
+    let ops = [
+        // sqlcmd would end the batch inside the bracketed name.
+        Operation::CreateTable {
+            name: "t\nGO\n".into(),
+            columns: vec![col("id", ColumnType::Integer)],
+            foreign_keys: vec![],
+            uniques: vec![],
+            checks: vec![],
+            schema: None,
+        },
+        Operation::AddColumn {
+            table: "users".into(),
+            column: col("c\r\n  go 2", ColumnType::Integer),
+            schema: Some("dbo".into()),
+        },
+        Operation::RenameTable {
+            name: "users".into(),
+            new_name: "x\nGo;".into(),
+            schema: Some("dbo".into()),
+        },
+        Operation::CreateIndex {
+            name: "ix\n:r evil.sql".into(),
+            table: "users".into(),
+            columns: vec!["email".into()],
+            unique: false,
+            schema: Some("dbo".into()),
+        },
+        Operation::AddColumn {
+            table: "users".into(),
+            column: with_default(
+                col("note", ColumnType::Text),
+                Default::Str("a\nGO\nb".into()),
+            ),
+            schema: Some("dbo".into()),
+        },
+        Operation::DropIndex {
+            name: "ix\n!! rm -rf /".into(),
+            table: "users".into(),
+            schema: Some("dbo".into()),
+        },
+    ];
+    insta::assert_snapshot!(render_or_refusal(&ops), @r"
+    refused: mssql cannot write a name or text that starts a line with `GO`: in a --sql script sqlcmd and SSMS would read that line as a command (GO ends the batch), not as part of the statement; take the line break out of the name or text
+    refused: mssql cannot write a name or text that starts a line with `go`: in a --sql script sqlcmd and SSMS would read that line as a command (GO ends the batch), not as part of the statement; take the line break out of the name or text
+    refused: mssql cannot write a name or text that starts a line with `Go`: in a --sql script sqlcmd and SSMS would read that line as a command (GO ends the batch), not as part of the statement; take the line break out of the name or text
+    refused: mssql cannot write a name or text that starts a line with `:r`: in a --sql script sqlcmd and SSMS would read that line as a command (sqlcmd runs it), not as part of the statement; take the line break out of the name or text
+    refused: mssql cannot write a name or text that starts a line with `GO`: in a --sql script sqlcmd and SSMS would read that line as a command (GO ends the batch), not as part of the statement; take the line break out of the name or text
+    refused: mssql cannot write a name or text that starts a line with `!!`: in a --sql script sqlcmd and SSMS would read that line as a command (sqlcmd runs it), not as part of the statement; take the line break out of the name or text
+    ");
+}
+
+#[test]
+fn line_breaks_that_make_no_command_are_kept() {
+    let ops = [
+        Operation::RenameTable {
+            name: "users".into(),
+            new_name: "a\nGOOD\ngo_on\nGOTO x".into(),
+            schema: Some("dbo".into()),
+        },
+        Operation::AddColumn {
+            table: "users".into(),
+            column: col("GO", ColumnType::Integer),
+            schema: Some("dbo".into()),
+        },
+        // The author's own script is split on its GO lines, not refused.
+        Operation::Sql("SELECT 1\nGO\nSELECT 2".into()),
+    ];
+    insta::assert_snapshot!(render_or_refusal(&ops), @r"
+    EXEC sp_rename N'[dbo].[users]', N'a
+    GOOD
+    go_on
+    GOTO x', N'OBJECT'
+    ALTER TABLE [dbo].[users] ADD [GO] INT NULL
+    -- own batch
+    SELECT 1
+    ;
+    -- own batch
+    SELECT 2
+    ");
 }
