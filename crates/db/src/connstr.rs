@@ -13,7 +13,12 @@
 
 // Each backend reads only some of its connection-string forms.
 #![cfg_attr(
-    not(all(feature = "sqlite", feature = "postgres", feature = "mysql", feature = "mssql")),
+    not(all(
+        feature = "sqlite",
+        feature = "postgres",
+        feature = "mysql",
+        feature = "mssql"
+    )),
     allow(dead_code)
 )]
 

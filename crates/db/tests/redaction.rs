@@ -3,6 +3,7 @@
 //! libpq string), the password is read back whole by the backend's reader
 //! and never appears in a redacted URL, a Debug or Display form, or an error
 //! message, including that of a connection that fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use proptest::prelude::*;
 use rev_db::mssql::{MssqlBackend, MssqlOptions};

@@ -5,6 +5,7 @@
 //!
 //! Under `REV_REQUIRE_SERVICES=1` a server that cannot be had fails the test
 //! instead of skipping it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 mod common_server;
 

@@ -12,6 +12,7 @@
 //!   which also checks that its foreign keys reference declared tables;
 //! - anything else — one or more operations (`CreateTable(..)`, `Sql(..)`, ...),
 //!   wrapped into the `upgrade` list of a migration and read as one.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use std::fs;
 use std::path::{Path, PathBuf};
