@@ -750,6 +750,9 @@ impl Dialect for Mssql {
                 Some(text) => self.raw_batches(text)?,
                 None => return Err(RenderError::MissingSqlFor(DialectKind::Mssql)),
             },
+            Operation::Untranslated { .. } => {
+                return Err(crate::untranslated(DialectKind::Mssql, op))
+            }
         })
     }
 
