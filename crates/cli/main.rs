@@ -4,6 +4,7 @@
 mod args;
 mod autogen;
 mod error;
+mod import;
 mod offline;
 mod online;
 
@@ -173,6 +174,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
         }
         Command::Stamp { target, purge, sql } => online::stamp(&mut ctx, target, *purge, *sql)?,
+        Command::Import(args::ImportFrom::Alembic {
+            path,
+            into,
+            version_table,
+        }) => import::alembic(&mut ctx, path, into, version_table)?,
     }
     ctx.out.flush()?;
     Ok(ExitCode::SUCCESS)
