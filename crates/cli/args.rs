@@ -271,7 +271,11 @@ pub enum ImportFrom {
         #[arg(long, default_value = ".", value_name = "DIR")]
         into: PathBuf,
         /// The version table Alembic's env.py uses, for the rev.ron written.
-        #[arg(long = "version-table", default_value = "alembic_version", value_name = "NAME")]
+        #[arg(
+            long = "version-table",
+            default_value = "alembic_version",
+            value_name = "NAME"
+        )]
         version_table: String,
     },
 }
