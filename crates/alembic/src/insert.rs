@@ -159,18 +159,24 @@ pub fn inserts(table: &TableLit, rows: &[Value]) -> Result<Vec<Operation>, Strin
             .iter()
             .flatten()
             .all(|(k, v)| plain(k) && !matches!(v, Value::Bool(_)));
-    let mut ops = Vec::new();
-    let mut start = 0;
-    while start < parsed.len() {
-        let keys: Vec<&String> = parsed[start].iter().map(|(k, _)| k).collect();
-        let mut end = start + 1;
-        while end < parsed.len()
-            && end - start < ROWS_PER_INSERT
-            && parsed[end].iter().map(|(k, _)| k).eq(keys.iter().copied())
-        {
-            end += 1;
+    // Runs of rows that set the same columns, at most ROWS_PER_INSERT each.
+    let mut runs: Vec<Vec<&Vec<(String, Value)>>> = Vec::new();
+    for row in &parsed {
+        let same = runs
+            .last()
+            .and_then(|run| run.first())
+            .is_some_and(|first| first.iter().map(|(k, _)| k).eq(row.iter().map(|(k, _)| k)));
+        match runs.last_mut() {
+            Some(run) if same && run.len() < ROWS_PER_INSERT => run.push(row),
+            _ => runs.push(vec![row]),
         }
-        let chunk = &parsed[start..end];
+    }
+    let mut ops = Vec::new();
+    for chunk in runs {
+        let keys: Vec<&String> = chunk
+            .first()
+            .map(|row| row.iter().map(|(k, _)| k).collect())
+            .unwrap_or_default();
         let render = |flavor: Flavor| -> Result<String, String> {
             let name = match &table.schema {
                 Some(s) => format!("{}.{}", quote(flavor, s), quote(flavor, &table.name)),
@@ -178,7 +184,7 @@ pub fn inserts(table: &TableLit, rows: &[Value]) -> Result<Vec<Operation>, Strin
             };
             let cols: Vec<String> = keys.iter().map(|k| quote(flavor, k)).collect();
             let mut values = Vec::with_capacity(chunk.len());
-            for row in chunk {
+            for row in &chunk {
                 let cells: Vec<String> = row
                     .iter()
                     .map(|(_, v)| literal(flavor, v))
@@ -205,7 +211,6 @@ pub fn inserts(table: &TableLit, rows: &[Value]) -> Result<Vec<Operation>, Strin
                 mysql: Some(render(Flavor::Mysql)?),
             }));
         }
-        start = end;
     }
     Ok(ops)
 }

@@ -297,11 +297,9 @@ fn place_index_drops(revisions: &mut [Revision], unplaced: Vec<Vec<translate::Un
             let Some(Operation::DropIndex { name, table, .. }) = ops.get_mut(u.at) else {
                 continue;
             };
-            match tables
-                .get(name.as_str())
-                .map(|t| t.iter().collect::<Vec<_>>())
-            {
-                Some(found) if found.len() == 1 => *table = found[0].clone(),
+            let found: Option<Vec<&String>> = tables.get(name.as_str()).map(|t| t.iter().collect());
+            match found.as_deref() {
+                Some([only]) => table.clone_from(only),
                 found => {
                     let reason = match found {
                         Some(_) => format!("op.drop_index(\"{name}\") without table_name, and several tables have an index of that name"),
@@ -313,11 +311,13 @@ fn place_index_drops(revisions: &mut [Revision], unplaced: Vec<Vec<translate::Un
                         reason: reason.clone(),
                         source: u.source.clone(),
                     };
-                    ops[u.at] = Operation::Untranslated {
-                        source: u.source,
-                        origin: format!("{}:{}", r.origin, u.line),
-                        reason,
-                    };
+                    if let Some(op) = ops.get_mut(u.at) {
+                        *op = Operation::Untranslated {
+                            source: u.source,
+                            origin: format!("{}:{}", r.origin, u.line),
+                            reason,
+                        };
+                    }
                     r.items.push(item);
                     r.items.sort_by_key(|i| {
                         (i.direction != "metadata", i.direction != "upgrade", i.line)
@@ -340,13 +340,12 @@ fn check_graph(
     specs.extend(revisions.iter().map(|r| rev_project::spec(&r.migration)));
     Graph::build(&specs).map(drop).map_err(|error| {
         let input = error.input();
-        let path = if input < existing.len() {
-            existing[input].path.clone()
-        } else {
-            revisions
+        let path = match existing.get(input) {
+            Some(file) => file.path.clone(),
+            None => revisions
                 .get(input - existing.len())
                 .map(|r| r.path.clone())
-                .unwrap_or_default()
+                .unwrap_or_default(),
         };
         ImportError::Graph {
             path,

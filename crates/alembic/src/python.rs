@@ -48,8 +48,12 @@ impl<'a> Source<'a> {
     pub fn segment(&self, node: &impl Ranged) -> String {
         let (from, to) = (start(node), end(node));
         let text = self.text.get(from..to).unwrap_or_default();
-        let line_start = self.line_starts[self.line(from) - 1];
-        let indent = &self.text[line_start..from];
+        let line_start = self
+            .line_starts
+            .get(self.line(from).saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let indent = self.text.get(line_start..from).unwrap_or_default();
         if !indent.chars().all(char::is_whitespace) || indent.is_empty() {
             return text.to_owned();
         }
@@ -329,7 +333,10 @@ pub fn literal(scope: &Scope, src: &Source<'_>, expr: &Expr) -> Result<Value, St
             }
             Value::Str(out)
         }
-        Expr::Call(call) if call.args.len() == 1 && call.keywords.is_empty() => {
+        Expr::Call(call) if call.keywords.is_empty() => {
+            let [arg] = call.args.as_slice() else {
+                return Err(not_literal());
+            };
             // `op.f("ix_name")` (or `batch_op.f`) marks a name as final; its
             // value is the name.
             let batch_f = match &*call.func {
@@ -340,7 +347,7 @@ pub fn literal(scope: &Scope, src: &Source<'_>, expr: &Expr) -> Result<Value, St
                 _ => false,
             };
             if batch_f || scope.path(&call.func).as_deref() == Some("alembic.op.f") {
-                literal(scope, src, &call.args[0])?
+                literal(scope, src, arg)?
             } else {
                 return Err(not_literal());
             }

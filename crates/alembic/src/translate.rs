@@ -150,14 +150,16 @@ pub fn translate(text: &str, origin: &str) -> Result<Translated, String> {
         Ok(Some(v)) => match strings_of(&v) {
             Some(list) => list,
             None => {
-                let (_, stmt) = assigned[name];
+                let Some((_, stmt)) = assigned.get(name) else {
+                    return Vec::new();
+                };
                 items.push(Item {
                     direction: "metadata",
-                    line: src.line_of(stmt),
+                    line: src.line_of(*stmt),
                     reason: format!(
                         "`{name}` is not a string, a tuple of strings or None; set it by hand"
                     ),
-                    source: src.segment(stmt),
+                    source: src.segment(*stmt),
                 });
                 Vec::new()
             }
@@ -342,7 +344,7 @@ pub fn created_date(value: &str) -> Option<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Auto {
     /// SQLAlchemy decides: a lone integer primary key without a foreign key.
-    Auto,
+    Decide,
     /// `autoincrement=True`.
     Yes,
     /// `autoincrement=False`.
@@ -416,8 +418,10 @@ impl<'e> Args<'e> {
     /// Returns the keyword argument `name`.
     pub(crate) fn kw(&mut self, name: &str) -> Option<&'e Expr> {
         let at = self.kw.iter().position(|(k, _)| *k == name)?;
-        self.used_kw[at] = true;
-        Some(self.kw[at].1)
+        if let Some(used) = self.used_kw.get_mut(at) {
+            *used = true;
+        }
+        self.kw.get(at).map(|(_, e)| *e)
     }
 
     /// Returns positional argument `i`, else the keyword argument `name`.
@@ -797,15 +801,15 @@ impl Body<'_> {
         if let Expr::Call(call) = e {
             let path = self.scope.path(&call.func);
             let short = path.as_deref().and_then(crate::python::sa_short);
-            if call.args.len() == 1 && call.keywords.is_empty() {
+            if let ([arg], true) = (call.args.as_slice(), call.keywords.is_empty()) {
                 if matches!(
                     short.as_deref(),
                     Some("text" | "sql.text" | "sql.expression.text")
                 ) {
-                    return self.sql_text(&call.args[0], true);
+                    return self.sql_text(arg, true);
                 }
                 if path.as_deref() == Some("textwrap.dedent") {
-                    let inner = self.sql_text(&call.args[0], false)?;
+                    let inner = self.sql_text(arg, false)?;
                     let text = dedent(&inner);
                     return Ok(if textual { unescape_text(&text) } else { text });
                 }
@@ -1388,20 +1392,17 @@ impl Body<'_> {
                 pk.join(", ")
             ));
         }
-        let keys: Vec<usize> = (0..specs.len())
-            .filter(|&i| specs[i].column.primary_key)
-            .collect();
-        for &i in &keys {
-            let spec = &specs[i];
+        let keys = specs.iter().filter(|s| s.column.primary_key).count();
+        for spec in specs.iter_mut().filter(|s| s.column.primary_key) {
             let integer = is_integer(&spec.column.ty);
             let identity = match spec.autoincrement {
                 Auto::Yes => integer,
                 Auto::No => false,
-                Auto::Auto => {
-                    keys.len() == 1 && integer && spec.fks.is_empty() && !spec.has_server_default
+                Auto::Decide => {
+                    keys == 1 && integer && spec.fks.is_empty() && !spec.has_server_default
                 }
             };
-            specs[i].column.identity = identity;
+            spec.column.identity = identity;
         }
 
         let mut taken: Vec<String> = Vec::new();
@@ -1548,11 +1549,11 @@ impl Body<'_> {
         let unique = self.opt_bool(args.kw("unique"))?.unwrap_or(false);
         let index = self.opt_bool(args.kw("index"))?.unwrap_or(false);
         let autoincrement = match args.kw("autoincrement") {
-            None => Auto::Auto,
+            None => Auto::Decide,
             Some(e) => match self.lit(e)? {
                 Value::Bool(true) => Auto::Yes,
                 Value::Bool(false) => Auto::No,
-                _ => Auto::Auto,
+                _ => Auto::Decide,
             },
         };
         let (default, has_server_default) = match args.kw("server_default") {

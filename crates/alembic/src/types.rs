@@ -342,10 +342,8 @@ fn quoted(text: &str) -> Option<String> {
     let mut out = String::new();
     let mut chars = body.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\'' {
-            if chars.next() != Some('\'') {
-                return None;
-            }
+        if c == '\'' && chars.next() != Some('\'') {
+            return None;
         }
         out.push(c);
     }
