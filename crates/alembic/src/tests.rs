@@ -754,3 +754,16 @@ fn nested_version_locations() {
     assert_eq!(import.revisions[1].origin, "plugins/a/deep/b.py");
     assert_eq!(import.revisions[1].migration.branch_labels, ["plugin"]);
 }
+
+#[test]
+fn an_unnamed_single_column_unique_is_the_columns_unique() {
+    let ops = up("op.create_table(\"t\", sa.Column(\"id\", sa.Integer(), nullable=False), sa.Column(\"name\", sa.String(8)), sa.PrimaryKeyConstraint(\"id\"), sa.UniqueConstraint(\"name\"))");
+    let Operation::CreateTable {
+        columns, uniques, ..
+    } = &ops[0]
+    else {
+        panic!("{ops:?}")
+    };
+    assert!(uniques.is_empty());
+    assert!(columns[1].unique);
+}

@@ -1425,6 +1425,17 @@ impl Body<'_> {
         }
         let mut unique_list = Vec::new();
         for (name, columns) in uniques {
+            // An unnamed unique on one column is the column's UNIQUE: the same
+            // DDL, and the name the server gives it is the same either way.
+            if let (None, [only]) = (&name, columns.as_slice()) {
+                if let Some(spec) = specs
+                    .iter_mut()
+                    .find(|s| &s.column.name == only && !s.index)
+                {
+                    spec.column.unique = true;
+                    continue;
+                }
+            }
             let name = match name {
                 Some(name) => name,
                 None => names::choose(table, &columns, "key", &taken),

@@ -414,3 +414,26 @@ mod drop_table_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod untranslated_tests {
+    use super::*;
+
+    #[test]
+    fn folding_passes_over_an_untranslated_item_and_inverting_refuses_it() {
+        let op = Operation::Untranslated {
+            source: "conn = op.get_bind()".into(),
+            origin: "versions/x.py:3".into(),
+            reason: String::new(),
+        };
+        let mut schema = Schema::default();
+        schema.apply(&op).unwrap();
+        assert_eq!(schema, Schema::default());
+        assert_eq!(op.target_table(), None);
+        let err = invert(std::slice::from_ref(&op), &Schema::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "operation 1 is untranslated (from versions/x.py:3); replace it by hand"
+        );
+    }
+}

@@ -488,3 +488,32 @@ pub(crate) fn untranslated(kind: DialectKind, op: &Operation) -> RenderError {
         what: format!("render {} as an untranslated item", op.kind()),
     })
 }
+
+#[cfg(test)]
+mod untranslated_tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_refuses_an_untranslated_item() {
+        let op = Operation::Untranslated {
+            source: "for t in TABLES:\n    op.drop_table(t)".into(),
+            origin: "versions/1a2b_x.py:12".into(),
+            reason: "a loop".into(),
+        };
+        for kind in [
+            DialectKind::Sqlite,
+            DialectKind::Mssql,
+            DialectKind::Postgres,
+            DialectKind::Mysql,
+        ] {
+            let mut schema = Schema::default();
+            let err = render_migration(&*dialect(kind), std::slice::from_ref(&op), &mut schema)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err,
+                format!("operation 1 (Untranslated): {kind} cannot run an untranslated item (from versions/1a2b_x.py:12: a loop): replace it in the migration file with the operations it stands for")
+            );
+        }
+    }
+}
