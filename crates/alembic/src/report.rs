@@ -199,7 +199,7 @@ impl Report {
             if verbose {
                 let _ = writeln!(
                     out,
-                    "\nLeft out (nothing the database holds depends on them):"
+                    "\nLeft out (comments, Python-side defaults, dialect options):"
                 );
                 for note in &self.notes {
                     let _ = writeln!(out, "  {}: {}", note.origin, note.message);
@@ -207,7 +207,7 @@ impl Report {
             } else {
                 let _ = writeln!(
                     out,
-                    "\n{} left out that the database does not depend on (comments, Python-side defaults, ...): -v lists them",
+                    "\n{} left out (comments, Python-side defaults, dialect options): -v lists them",
                     counted(self.notes.len(), "detail")
                 );
             }

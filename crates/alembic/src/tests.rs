@@ -767,3 +767,18 @@ fn an_unnamed_single_column_unique_is_the_columns_unique() {
     assert!(uniques.is_empty());
     assert!(columns[1].unique);
 }
+
+#[test]
+fn indexes_among_the_table_items() {
+    let ops = up("op.create_table(\"t\", sa.Column(\"a\", sa.Integer), sa.Column(\"b\", sa.Integer), sa.Index(\"ix_t_ab\", \"a\", \"b\", unique=True))");
+    assert_eq!(
+        ops[1],
+        Operation::CreateIndex {
+            name: "ix_t_ab".into(),
+            table: "t".into(),
+            columns: vec!["a".into(), "b".into()],
+            unique: true,
+            schema: None
+        }
+    );
+}

@@ -1305,6 +1305,7 @@ impl Body<'_> {
         let mut fks: Vec<FkSpec> = Vec::new();
         let mut uniques: Vec<(Option<String>, Vec<String>)> = Vec::new();
         let mut checks: Vec<(Option<String>, String)> = Vec::new();
+        let mut table_indexes: Vec<(String, Vec<String>, bool)> = Vec::new();
         for item in items {
             let Expr::Call(call) = item else {
                 return Err(format!("the table item `{}`", self.src.segment(item)));
@@ -1363,6 +1364,22 @@ impl Body<'_> {
                     self.no_deferrable(&mut args)?;
                     args.finish(&["info"])?;
                     checks.push((name, expr));
+                }
+                "Index" => {
+                    // `sa.Index("ix", "a", "b", unique=True)` among the table's items.
+                    let mut args = Args::new(call, "sa.Index")?;
+                    let name = self
+                        .opt_string(args.get(0, "name"))?
+                        .ok_or("an index without a name")?;
+                    let mut columns = Vec::new();
+                    for col in args.rest(1) {
+                        columns.push(self.string(Some(col), "an index column").map_err(|_| {
+                            format!("an index on the expression `{}`", self.src.segment(col))
+                        })?);
+                    }
+                    let unique = self.opt_bool(args.kw("unique"))?.unwrap_or(false);
+                    args.finish(&["info", "quote"])?;
+                    table_indexes.push((name, columns, unique));
                 }
                 _ => {
                     return Err(format!(
@@ -1483,6 +1500,15 @@ impl Body<'_> {
             }
             columns.push(column);
         }
+        indexes.extend(table_indexes.into_iter().map(|(name, columns, unique)| {
+            Operation::CreateIndex {
+                name,
+                table: table.to_owned(),
+                columns,
+                unique,
+                schema: schema.clone(),
+            }
+        }));
         let mut ops = vec![Operation::CreateTable {
             name: table.to_owned(),
             columns,
@@ -1572,16 +1598,14 @@ impl Body<'_> {
             Some(e) => (self.server_default(e)?, true),
         };
         for (kw, what) in [
-            ("default", "a Python-side default"),
-            ("onupdate", "a Python-side on-update value"),
-            ("server_onupdate", "a server-side on-update marker"),
-            ("comment", "a comment"),
+            ("default", "a Python-side default: no DDL"),
+            ("onupdate", "a Python-side value: no DDL"),
+            ("server_onupdate", "a marker for SQLAlchemy: no DDL"),
+            ("comment", "rev keeps no comments"),
         ] {
             if let Some(e) = args.kw(kw) {
                 if self.lit(e).ok() != Some(Value::None) {
-                    self.note(format!(
-                        "`{kw}=` of column `{name}` ({what}) is not kept: it creates nothing in the database"
-                    ));
+                    self.note(format!("`{kw}=` of column `{name}` is not kept ({what})"));
                 }
             }
         }
