@@ -226,6 +226,9 @@ pub enum Command {
         #[arg(long)]
         sql: bool,
     },
+    /// Bring another tool's history over as rev migrations.
+    #[command(subcommand)]
+    Import(ImportFrom),
     /// Report graph problems, several heads, edited applied migrations and model drift.
     Check {
         /// Also compare the live database with the migrations at its current
@@ -252,8 +255,29 @@ impl Command {
             Command::Downgrade { .. } => "downgrade",
             Command::Stamp { .. } => "stamp",
             Command::Check { .. } => "check",
+            Command::Import(_) => "import",
         }
     }
+}
+
+/// What `rev import` reads.
+#[derive(Debug, Subcommand)]
+pub enum ImportFrom {
+    /// An Alembic project (alembic.ini, versions/*.py), read without running its Python.
+    Alembic {
+        /// The directory holding alembic.ini, the file itself, or a script directory.
+        path: PathBuf,
+        /// The rev project to write into (created when it has no rev.ron).
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        into: PathBuf,
+        /// The version table Alembic's env.py uses, for the rev.ron written.
+        #[arg(
+            long = "version-table",
+            default_value = "alembic_version",
+            value_name = "NAME"
+        )]
+        version_table: String,
+    },
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         &options,
         url.as_deref(),
     ));
+    findings.extend(untranslated(&project));
     findings.extend(rev_migrate::check::model_findings(&project)?);
     if db {
         let url = ctx.database_url(&project)?;
@@ -78,6 +79,19 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Returns an error for each item `rev import alembic` could not translate,
+/// until it is replaced by hand: such a migration cannot run.
+fn untranslated(project: &Project) -> Vec<Finding> {
+    rev_alembic::untranslated_items(project)
+        .into_iter()
+        .map(|item| Finding {
+            severity: Severity::Error,
+            kind: "untranslated",
+            message: item.message(),
+        })
+        .collect()
 }
 
 /// Returns what `-v` says was checked and what was skipped.

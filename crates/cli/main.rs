@@ -6,6 +6,7 @@ mod author;
 mod check;
 mod database;
 mod error;
+mod import;
 mod inspect;
 mod render;
 
@@ -180,6 +181,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             move_database(&mut ctx, Movement::Downgrade, target, *sql, *plan)?
         }
         Command::Stamp { target, purge, sql } => database::stamp(&mut ctx, target, *purge, *sql)?,
+        Command::Import(args::ImportFrom::Alembic {
+            path,
+            into,
+            version_table,
+        }) => import::alembic(&mut ctx, path, into, version_table)?,
     }
     ctx.out.flush()?;
     Ok(ExitCode::SUCCESS)

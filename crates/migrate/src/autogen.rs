@@ -255,5 +255,6 @@ pub fn summary(op: &Operation) -> String {
         Operation::AddCheck { table, check, .. } => format!("+ check {} on {table}", check.name),
         Operation::DropConstraint { table, name, .. } => format!("- constraint {name} on {table}"),
         Operation::Sql(_) | Operation::SqlFor(_) => "raw SQL".to_owned(),
+        Operation::Untranslated { origin, .. } => format!("untranslated item from {origin}"),
     }
 }

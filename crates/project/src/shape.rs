@@ -26,6 +26,7 @@ pub(crate) fn shape(name: &str) -> Option<&'static str> {
         "DropConstraint" => "DropConstraint(table, name, schema?)",
         "Sql" => "Sql(\"..\")",
         "SqlFor" => "SqlFor(mssql?, postgres?, sqlite?, mysql?)",
+        "Untranslated" => "Untranslated(source, origin, reason?)",
         "Column" => "Column(name, type, nullable?, primary_key?, identity?, unique?, default?)",
         "ForeignKey" => "ForeignKey(name, columns, ref_table, ref_columns, on_delete?)",
         "Unique" => "Unique(name, columns)",

@@ -204,7 +204,8 @@ impl Schema {
     /// Dropping a column also drops the indexes and constraints that name it;
     /// renaming a table or column also renames it where other tables' foreign
     /// keys and this table's indexes and constraints refer to it, as SQLite,
-    /// PostgreSQL and SQL Server do. Raw SQL leaves the schema unchanged.
+    /// PostgreSQL and SQL Server do. Raw SQL and untranslated items leave the
+    /// schema unchanged.
     pub fn apply(&mut self, op: &Operation) -> Result<(), FoldError> {
         match op {
             Operation::CreateTable {
@@ -487,7 +488,9 @@ impl Schema {
                 t.uniques.retain(|c| c.name != *name);
                 t.checks.retain(|c| c.name != *name);
             }
-            Operation::Sql(_) | Operation::SqlFor(_) => {}
+            // What an untranslated item does is unknown until it is replaced;
+            // rendering refuses it, so folding passes over it like raw SQL.
+            Operation::Sql(_) | Operation::SqlFor(_) | Operation::Untranslated { .. } => {}
         }
         Ok(())
     }

@@ -16,6 +16,14 @@ pub enum InvertError {
         /// `Sql` or `SqlFor`.
         kind: &'static str,
     },
+    /// An operation is an item `rev import` could not translate.
+    #[error("operation {index} is untranslated (from {origin}); replace it by hand")]
+    Untranslated {
+        /// The operation's 1-based position in the upgrade.
+        index: usize,
+        /// Where the item came from.
+        origin: String,
+    },
     /// An operation does not fit the schema it runs against.
     #[error("operation {index} ({kind}): {source}")]
     Fold {
@@ -48,6 +56,12 @@ pub fn invert(ops: &[Operation], before: &Schema) -> Result<Vec<Operation>, Inve
     let mut inverses: Vec<Vec<Operation>> = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let index = i + 1;
+        if let Operation::Untranslated { origin, .. } = op {
+            return Err(InvertError::Untranslated {
+                index,
+                origin: origin.clone(),
+            });
+        }
         if matches!(op, Operation::Sql(_) | Operation::SqlFor(_)) {
             return Err(InvertError::RawSql {
                 index,
@@ -344,8 +358,8 @@ fn invert_one(
                 };
                 vec![restore]
             }
-            // `invert` refuses raw SQL before it gets here.
-            Operation::Sql(_) | Operation::SqlFor(_) => Vec::new(),
+            // `invert` refuses raw SQL and untranslated items before it gets here.
+            Operation::Sql(_) | Operation::SqlFor(_) | Operation::Untranslated { .. } => Vec::new(),
         };
     Ok(inverse)
 }
@@ -397,6 +411,29 @@ mod drop_table_tests {
                 name: "t".into(),
                 schema: None
             }]
+        );
+    }
+}
+
+#[cfg(test)]
+mod untranslated_tests {
+    use super::*;
+
+    #[test]
+    fn folding_passes_over_an_untranslated_item_and_inverting_refuses_it() {
+        let op = Operation::Untranslated {
+            source: "conn = op.get_bind()".into(),
+            origin: "versions/x.py:3".into(),
+            reason: String::new(),
+        };
+        let mut schema = Schema::default();
+        schema.apply(&op).unwrap();
+        assert_eq!(schema, Schema::default());
+        assert_eq!(op.target_table(), None);
+        let err = invert(std::slice::from_ref(&op), &Schema::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "operation 1 is untranslated (from versions/x.py:3); replace it by hand"
         );
     }
 }

@@ -345,6 +345,18 @@ pub enum Operation {
     Sql(String),
     /// Raw SQL per dialect.
     SqlFor(SqlPerDialect),
+    /// Something `rev import` could not translate, kept as written in the
+    /// source it came from. Every dialect refuses to render it and `rev check`
+    /// reports it, until it is replaced by hand with the operations it stands for.
+    Untranslated {
+        /// The source text, as written (Python for an Alembic import).
+        source: String,
+        /// Where it came from: `versions/1a2b_add_users.py:12`.
+        origin: String,
+        /// Why it was not translated.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
 }
 
 impl Operation {
@@ -366,11 +378,13 @@ impl Operation {
             Operation::DropConstraint { .. } => "DropConstraint",
             Operation::Sql(_) => "Sql",
             Operation::SqlFor(_) => "SqlFor",
+            Operation::Untranslated { .. } => "Untranslated",
         }
     }
 
     /// Returns the schema and name of the table the operation changes (a
-    /// table's current name for RenameTable), or None for raw SQL.
+    /// table's current name for RenameTable), or None for raw SQL and
+    /// untranslated items.
     pub fn target_table(&self) -> Option<(Option<&str>, &str)> {
         let (schema, name) = match self {
             Operation::CreateTable { name, schema, .. }
@@ -386,7 +400,9 @@ impl Operation {
             | Operation::AddUnique { table, schema, .. }
             | Operation::AddCheck { table, schema, .. }
             | Operation::DropConstraint { table, schema, .. } => (schema, table),
-            Operation::Sql(_) | Operation::SqlFor(_) => return None,
+            Operation::Sql(_) | Operation::SqlFor(_) | Operation::Untranslated { .. } => {
+                return None
+            }
         };
         Some((schema.as_deref(), name.as_str()))
     }

@@ -114,6 +114,19 @@ pub enum RenderError {
         /// What it cannot do.
         what: String,
     },
+    /// The operation is an item `rev import` could not translate.
+    #[error(
+        "{dialect} cannot run an untranslated item (from {origin}{}): replace it in the migration file with the operations it stands for",
+        if reason.is_empty() { String::new() } else { format!(": {reason}") }
+    )]
+    Untranslated {
+        /// The dialect asked to render it.
+        dialect: DialectKind,
+        /// Where the item came from.
+        origin: String,
+        /// Why it was not translated.
+        reason: String,
+    },
     /// An operation of a migration could not be rendered.
     #[error("operation {index} ({kind}): {source}")]
     AtOperation {
@@ -125,6 +138,21 @@ pub enum RenderError {
         #[source]
         source: Box<RenderError>,
     },
+}
+
+impl RenderError {
+    /// Returns the error of `kind` for an [`Operation::Untranslated`], or None
+    /// for any other operation.
+    pub fn untranslated(kind: DialectKind, op: &Operation) -> Option<RenderError> {
+        match op {
+            Operation::Untranslated { origin, reason, .. } => Some(RenderError::Untranslated {
+                dialect: kind,
+                origin: origin.clone(),
+                reason: reason.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Renders a migration's operations in order, each against the schema the
@@ -450,5 +478,42 @@ pub trait Dialect: Send + Sync {
     /// commits implicitly before and after each DDL statement).
     fn transactional_ddl(&self) -> bool {
         true
+    }
+}
+
+/// Returns the error for an [`Operation::Untranslated`] on `kind`.
+pub(crate) fn untranslated(kind: DialectKind, op: &Operation) -> RenderError {
+    RenderError::untranslated(kind, op).unwrap_or_else(|| RenderError::Unsupported {
+        dialect: kind,
+        what: format!("render {} as an untranslated item", op.kind()),
+    })
+}
+
+#[cfg(test)]
+mod untranslated_tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_refuses_an_untranslated_item() {
+        let op = Operation::Untranslated {
+            source: "for t in TABLES:\n    op.drop_table(t)".into(),
+            origin: "versions/1a2b_x.py:12".into(),
+            reason: "a loop".into(),
+        };
+        for kind in [
+            DialectKind::Sqlite,
+            DialectKind::Mssql,
+            DialectKind::Postgres,
+            DialectKind::Mysql,
+        ] {
+            let mut schema = Schema::default();
+            let err = render_migration(&*dialect(kind), std::slice::from_ref(&op), &mut schema)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err,
+                format!("operation 1 (Untranslated): {kind} cannot run an untranslated item (from versions/1a2b_x.py:12: a loop): replace it in the migration file with the operations it stands for")
+            );
+        }
     }
 }

@@ -930,6 +930,9 @@ impl Mssql {
                 Some(text) => self.raw_batches(text)?,
                 None => return Err(RenderError::MissingSqlFor(DialectKind::Mssql)),
             },
+            Operation::Untranslated { .. } => {
+                return Err(crate::untranslated(DialectKind::Mssql, op))
+            }
         })
     }
 }

@@ -313,6 +313,9 @@ impl Dialect for Mysql {
                     .map(|text| vec![raw_sql(text)])
                     .ok_or(RenderError::MissingSqlFor(DialectKind::Mysql));
             }
+            Operation::Untranslated { .. } => {
+                return Err(crate::untranslated(DialectKind::Mysql, op))
+            }
         };
         Ok(vec![Statement::new(sql)])
     }

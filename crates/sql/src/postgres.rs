@@ -253,6 +253,9 @@ impl Dialect for Postgres {
                     .map(|text| vec![raw_sql(text)])
                     .ok_or(RenderError::MissingSqlFor(DialectKind::Postgres));
             }
+            Operation::Untranslated { .. } => {
+                return Err(crate::untranslated(DialectKind::Postgres, op))
+            }
         };
         Ok(vec![Statement::new(sql)])
     }

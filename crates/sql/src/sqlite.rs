@@ -363,6 +363,7 @@ impl Dialect for Sqlite {
                 Some(sql) => one(sql.clone()),
                 None => Err(RenderError::MissingSqlFor(DialectKind::Sqlite)),
             },
+            Operation::Untranslated { .. } => Err(crate::untranslated(DialectKind::Sqlite, op)),
         }
     }
 

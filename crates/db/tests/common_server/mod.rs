@@ -466,7 +466,8 @@ fn fold(schema: &mut Schema, op: &Operation) {
         Operation::CreateIndex { .. }
         | Operation::DropIndex { .. }
         | Operation::Sql(_)
-        | Operation::SqlFor(_) => {}
+        | Operation::SqlFor(_)
+        | Operation::Untranslated { .. } => {}
     }
 }
 
