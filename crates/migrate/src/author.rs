@@ -163,6 +163,7 @@ pub fn new_revision(
         transactional: true,
         upgrade: upgrade.clone(),
         downgrade,
+        acknowledged: Vec::new(),
     };
     let path = project.add_migration(&migration)?;
     Ok(Revised {
@@ -245,6 +246,7 @@ pub fn merge(
         transactional: true,
         upgrade: Vec::new(),
         downgrade: None,
+        acknowledged: Vec::new(),
     };
     let path = project.add_migration(&migration)?;
     Ok((migration, path))
