@@ -169,6 +169,10 @@ pub enum Command {
         /// Use this id instead of a random one.
         #[arg(long = "rev-id", value_name = "ID")]
         rev_id: Option<String>,
+        /// Write the merge although the branches conflict; the file records
+        /// the conflicts as acknowledged.
+        #[arg(long = "allow-conflicts")]
+        allow_conflicts: bool,
     },
     /// List the heads.
     Heads,

@@ -63,6 +63,9 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     } else {
         for f in &findings {
             ctx.line(&format!("{}: {}", f.severity.as_str(), f.message))?;
+            for line in crate::render::conflict_lines(&f.conflicts) {
+                ctx.line(&format!("  {line}"))?;
+            }
         }
         if findings.is_empty() && !ctx.cli.quiet {
             let count = match project.graph.len() {
@@ -103,7 +106,14 @@ fn scope(project: &Project, url: Option<&str>, db: bool) -> Vec<String> {
 fn findings_json(findings: &[Finding], failed: bool) -> serde_json::Value {
     let list: Vec<serde_json::Value> = findings
         .iter()
-        .map(|f| serde_json::json!({"severity": f.severity.as_str(), "kind": f.kind, "message": f.message}))
+        .map(|f| {
+            let mut value = serde_json::json!({"severity": f.severity.as_str(), "kind": f.kind, "message": f.message});
+            if !f.conflicts.is_empty() {
+                let conflicts: Vec<_> = f.conflicts.iter().map(crate::render::conflict_json).collect();
+                value["conflicts"] = serde_json::Value::Array(conflicts);
+            }
+            value
+        })
         .collect();
     serde_json::json!({ "ok": !failed, "findings": list })
 }

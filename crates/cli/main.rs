@@ -165,7 +165,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             revisions,
             message,
             rev_id,
-        } => author::merge(&mut ctx, revisions, message, rev_id.as_deref())?,
+            allow_conflicts,
+        } => author::merge(
+            &mut ctx,
+            &rev_migrate::Merge {
+                revisions,
+                message,
+                rev_id: rev_id.as_deref(),
+                allow_conflicts: *allow_conflicts,
+            },
+        )?,
         Command::Heads => inspect::heads(&mut ctx)?,
         Command::Branches => inspect::branches(&mut ctx)?,
         Command::History { range } => inspect::history(&mut ctx, range.as_deref())?,

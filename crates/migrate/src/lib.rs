@@ -13,7 +13,9 @@ pub mod plan;
 pub mod run;
 pub mod url;
 
-pub use author::{merge, new_revision, resolve_one, Autogenerate, NewRevision, Revised};
+pub use author::{
+    merge, new_revision, resolve_one, Autogenerate, Merge, Merged, NewRevision, Revised,
+};
 pub use check::{Finding, Severity};
 pub use conflicts::{conflicts, Conflict, ConflictKind, Object, Side};
 pub use error::{MigrateError, Result};
