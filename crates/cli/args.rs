@@ -174,6 +174,18 @@ pub enum Command {
         #[arg(long = "allow-conflicts")]
         allow_conflicts: bool,
     },
+    /// Move a branch onto another revision (its first revision's parent
+    /// changes), so the history stays linear instead of gaining a merge.
+    Rebase {
+        /// The branch: a branch label or a head.
+        branch: String,
+        /// The revision to move it onto, usually another head.
+        #[arg(long, value_name = "REV")]
+        onto: String,
+        /// Move the branch although it conflicts with the other line.
+        #[arg(long = "allow-conflicts")]
+        allow_conflicts: bool,
+    },
     /// List the heads.
     Heads,
     /// List the branch points and the branches leaving them.
@@ -246,6 +258,7 @@ impl Command {
             Command::Init { .. } => "init",
             Command::Revision { .. } => "revision",
             Command::Merge { .. } => "merge",
+            Command::Rebase { .. } => "rebase",
             Command::Heads => "heads",
             Command::Branches => "branches",
             Command::History { .. } => "history",

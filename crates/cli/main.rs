@@ -7,6 +7,7 @@ mod check;
 mod database;
 mod error;
 mod inspect;
+mod rebase;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
@@ -175,6 +176,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 allow_conflicts: *allow_conflicts,
             },
         )?,
+        Command::Rebase {
+            branch,
+            onto,
+            allow_conflicts,
+        } => rebase::rebase(&mut ctx, branch, onto, *allow_conflicts)?,
         Command::Heads => inspect::heads(&mut ctx)?,
         Command::Branches => inspect::branches(&mut ctx)?,
         Command::History { range } => inspect::history(&mut ctx, range.as_deref())?,
