@@ -70,7 +70,13 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         if findings.is_empty() && !ctx.cli.quiet {
             let count = match project.graph.len() {
                 0 => "no revisions yet".to_owned(),
-                n => format!("{}, one head", counted(n, "revision")),
+                n => match project.graph.heads().len() {
+                    1 => format!("{}, one head", counted(n, "revision")),
+                    heads => format!(
+                        "{}, {heads} heads on separate labelled lineages",
+                        counted(n, "revision")
+                    ),
+                },
             };
             ctx.line(&format!("ok: {count}, no problems found"))?;
         }
