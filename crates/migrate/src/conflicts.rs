@@ -346,38 +346,53 @@ struct Rename {
     to: String,
 }
 
+/// Where to find the renames that produced a name: (the table's merge-base
+/// name for a column rename, the schema for a table rename, the new name).
+type RenameKey = (Option<TableName>, Option<String>, String);
+
 /// The names the merge base uses, for one revision's operations.
 struct Names<'a> {
     renames: &'a [Rename],
+    by_new_name: &'a HashMap<RenameKey, Vec<usize>>,
     mask: &'a [u64],
 }
 
 impl Names<'_> {
-    /// Returns the merge-base name of a table a revision calls `name`: the
-    /// renames on its own lineage (tips ⊇ its tips), newest first, undone.
-    fn table(&self, schema: Option<&str>, name: &str) -> TableName {
+    /// Undoes the renames on the revision's own lineage (tips ⊇ its tips),
+    /// newest first, following each name back through the index: a lookup
+    /// costs the length of the name's rename chain, not the number of renames.
+    fn undo(&self, table: Option<&TableName>, schema: Option<&str>, name: &str) -> String {
         let mut name = name.to_owned();
-        for r in self.renames.iter().rev() {
-            if r.table.is_none()
-                && r.schema.as_deref() == schema
-                && r.to == name
-                && subset(self.mask, &r.mask)
-            {
-                name.clone_from(&r.from);
-            }
+        let mut before = usize::MAX;
+        loop {
+            let key = (table.cloned(), schema.map(str::to_owned), name.clone());
+            let Some(list) = self.by_new_name.get(&key) else {
+                break;
+            };
+            let found = list.iter().rev().copied().find(|&i| {
+                i < before
+                    && self
+                        .renames
+                        .get(i)
+                        .is_some_and(|r| subset(self.mask, &r.mask))
+            });
+            let Some(rename) = found.and_then(|i| self.renames.get(i).map(|r| (i, r))) else {
+                break;
+            };
+            name.clone_from(&rename.1.from);
+            before = rename.0;
         }
-        TableName::new(schema, &name)
+        name
+    }
+
+    /// Returns the merge-base name of a table a revision calls `name`.
+    fn table(&self, schema: Option<&str>, name: &str) -> TableName {
+        TableName::new(schema, &self.undo(None, schema, name))
     }
 
     /// Returns the merge-base name of a column of a table (by its merge-base name).
     fn column(&self, table: &TableName, name: &str) -> String {
-        let mut name = name.to_owned();
-        for r in self.renames.iter().rev() {
-            if r.table.as_ref() == Some(table) && r.to == name && subset(self.mask, &r.mask) {
-                name.clone_from(&r.from);
-            }
-        }
-        name
+        self.undo(Some(table), None, name)
     }
 }
 
@@ -385,6 +400,7 @@ impl Names<'_> {
 struct Collector {
     touches: HashMap<Object, Vec<Touch>>,
     renames: Vec<Rename>,
+    by_new_name: HashMap<RenameKey, Vec<usize>>,
     sql: Vec<(NodeIndex, usize, String)>,
 }
 
@@ -399,6 +415,7 @@ impl Collector {
     fn operation(&mut self, node: NodeIndex, index: usize, op: &Operation, mask: &[u64]) {
         let names = Names {
             renames: &self.renames,
+            by_new_name: &self.by_new_name,
             mask,
         };
         let mut found: Vec<(Object, Action)> = Vec::new();
@@ -632,6 +649,16 @@ impl Collector {
             self.touch(object, node, index, action);
         }
         if let Some(rename) = rename {
+            let schema = if rename.table.is_some() {
+                None
+            } else {
+                rename.schema.clone()
+            };
+            let key = (rename.table.clone(), schema, rename.to.clone());
+            self.by_new_name
+                .entry(key)
+                .or_default()
+                .push(self.renames.len());
             self.renames.push(rename);
         }
     }
@@ -678,6 +705,7 @@ pub fn conflicts(project: &Project, tips: &[NodeIndex]) -> Vec<Conflict> {
     let mut collector = Collector {
         touches: HashMap::new(),
         renames: Vec::new(),
+        by_new_name: HashMap::new(),
         sql: Vec::new(),
     };
     for &node in &order {
@@ -1147,5 +1175,40 @@ mod tests {
         let groups = crate::check::open_head_groups(&p);
         assert_eq!(groups.len(), 1);
         assert_eq!(p.graph.ids(&groups[0]), ["a2", "a3"]);
+    }
+
+    // b renames name → n1, b2 renames n1 → n2 and alters n2; c alters name.
+    #[test]
+    fn chains_of_renames_lead_back_to_the_base_name() {
+        let found = report(&[
+            rev("a", &[], USERS),
+            rev(
+                "b",
+                &["a"],
+                r#"RenameColumn(table: "users", name: "name", new_name: "n1")"#,
+            ),
+            rev(
+                "b2",
+                &["b"],
+                r#"RenameColumn(table: "users", name: "n1", new_name: "n2"), AlterColumn(table: "users", name: "n2", type: Text)"#,
+            ),
+            rev(
+                "c",
+                &["a"],
+                r#"AlterColumn(table: "users", name: "name", nullable: false)"#,
+            ),
+        ]);
+        assert!(
+            found
+                .iter()
+                .any(|l| l.starts_with("both_change column users.name | b:")),
+            "{found:#?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|l| l.starts_with("both_change column users.name | b2: ~ column users.n2")),
+            "{found:#?}"
+        );
     }
 }
