@@ -116,7 +116,9 @@ fn findings_json(findings: &[Finding], failed: bool) -> serde_json::Value {
             let mut value = serde_json::json!({"severity": f.severity.as_str(), "kind": f.kind, "message": f.message});
             if !f.conflicts.is_empty() {
                 let conflicts: Vec<_> = f.conflicts.iter().map(crate::render::conflict_json).collect();
-                value["conflicts"] = serde_json::Value::Array(conflicts);
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("conflicts".to_owned(), serde_json::Value::Array(conflicts));
+                }
             }
             value
         })
