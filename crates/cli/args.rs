@@ -169,6 +169,22 @@ pub enum Command {
         /// Use this id instead of a random one.
         #[arg(long = "rev-id", value_name = "ID")]
         rev_id: Option<String>,
+        /// Write the merge although the branches conflict; the file records
+        /// the conflicts as acknowledged.
+        #[arg(long = "allow-conflicts")]
+        allow_conflicts: bool,
+    },
+    /// Move a branch onto another revision (its first revision's parent
+    /// changes), so the history stays linear instead of gaining a merge.
+    Rebase {
+        /// The branch: a branch label or a head.
+        branch: String,
+        /// The revision to move it onto, usually another head.
+        #[arg(long, value_name = "REV")]
+        onto: String,
+        /// Move the branch although it conflicts with the other line.
+        #[arg(long = "allow-conflicts")]
+        allow_conflicts: bool,
     },
     /// List the heads.
     Heads,
@@ -245,6 +261,7 @@ impl Command {
             Command::Init { .. } => "init",
             Command::Revision { .. } => "revision",
             Command::Merge { .. } => "merge",
+            Command::Rebase { .. } => "rebase",
             Command::Heads => "heads",
             Command::Branches => "branches",
             Command::History { .. } => "history",

@@ -14,9 +14,12 @@ fn report_written(
     migration: &Migration,
     path: &Path,
     what: &str,
+    conflicts: &[rev_migrate::Conflict],
 ) -> Result<(), CliError> {
     if ctx.format(&[Format::Text, Format::Json])? == Format::Json {
+        let conflicts: Vec<_> = conflicts.iter().map(crate::render::conflict_json).collect();
         return ctx.json(&json!({
+            "conflicts": conflicts,
             "id": migration.id,
             "parents": migration.parents,
             "depends_on": migration.depends_on,
@@ -113,19 +116,49 @@ pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> 
             ctx.line(&format!("Detected {}", rev_migrate::autogen::summary(op)))?;
         }
     }
-    report_written(ctx, &migration, &path, "revision")
+    report_written(ctx, &migration, &path, "revision", &[])
 }
 
-/// `rev merge`.
-pub fn merge(
-    ctx: &mut Ctx,
-    revisions: &[String],
-    message: &str,
-    rev_id: Option<&str>,
-) -> Result<(), CliError> {
+/// `rev merge`: prints the conflict report of the joined branches, refuses
+/// conflicts without `--allow-conflicts`, and records accepted ones in the file.
+pub fn merge(ctx: &mut Ctx, ask: &rev_migrate::Merge<'_>) -> Result<(), CliError> {
     let project = ctx.project()?;
-    let (migration, path) = rev_migrate::merge(&project, revisions, message, rev_id)?;
-    report_written(ctx, &migration, &path, "merge revision")
+    let format = ctx.format(&[Format::Text, Format::Json])?;
+    match rev_migrate::merge(&project, ask) {
+        Ok(merged) => {
+            if format == Format::Text && !ctx.cli.quiet {
+                for line in crate::render::conflict_lines(&merged.conflicts) {
+                    ctx.line(&line)?;
+                }
+                if !merged.conflicts.is_empty() {
+                    ctx.line(&format!(
+                        "Recorded {} acknowledged conflict(s) in the merge file",
+                        merged.conflicts.len()
+                    ))?;
+                }
+            }
+            report_written(
+                ctx,
+                &merged.migration,
+                &merged.path,
+                "merge revision",
+                &merged.conflicts,
+            )
+        }
+        Err(rev_migrate::MigrateError::Conflicts(conflicts)) => {
+            if format == Format::Json {
+                let list: Vec<_> = conflicts.iter().map(crate::render::conflict_json).collect();
+                ctx.json(&json!({ "conflicts": list }))?;
+            } else {
+                for line in crate::render::conflict_lines(&conflicts) {
+                    ctx.line(&line)?;
+                }
+            }
+            ctx.flush()?;
+            Err(rev_migrate::MigrateError::Conflicts(conflicts).into())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// `rev init`.

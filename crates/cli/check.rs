@@ -64,11 +64,20 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     } else {
         for f in &findings {
             ctx.line(&format!("{}: {}", f.severity.as_str(), f.message))?;
+            for line in crate::render::conflict_lines(&f.conflicts) {
+                ctx.line(&format!("  {line}"))?;
+            }
         }
         if findings.is_empty() && !ctx.cli.quiet {
             let count = match project.graph.len() {
                 0 => "no revisions yet".to_owned(),
-                n => format!("{}, one head", counted(n, "revision")),
+                n => match project.graph.heads().len() {
+                    1 => format!("{}, one head", counted(n, "revision")),
+                    heads => format!(
+                        "{}, {heads} heads on separate labelled lineages",
+                        counted(n, "revision")
+                    ),
+                },
             };
             ctx.line(&format!("ok: {count}, no problems found"))?;
         }
@@ -90,6 +99,7 @@ fn untranslated(project: &Project) -> Vec<Finding> {
             severity: Severity::Error,
             kind: "untranslated",
             message: item.message(),
+            conflicts: Vec::new(),
         })
         .collect()
 }
@@ -117,7 +127,16 @@ fn scope(project: &Project, url: Option<&str>, db: bool) -> Vec<String> {
 fn findings_json(findings: &[Finding], failed: bool) -> serde_json::Value {
     let list: Vec<serde_json::Value> = findings
         .iter()
-        .map(|f| serde_json::json!({"severity": f.severity.as_str(), "kind": f.kind, "message": f.message}))
+        .map(|f| {
+            let mut value = serde_json::json!({"severity": f.severity.as_str(), "kind": f.kind, "message": f.message});
+            if !f.conflicts.is_empty() {
+                let conflicts: Vec<_> = f.conflicts.iter().map(crate::render::conflict_json).collect();
+                if let Some(object) = value.as_object_mut() {
+                    object.insert("conflicts".to_owned(), serde_json::Value::Array(conflicts));
+                }
+            }
+            value
+        })
         .collect();
     serde_json::json!({ "ok": !failed, "findings": list })
 }

@@ -8,6 +8,7 @@ mod database;
 mod error;
 mod import;
 mod inspect;
+mod rebase;
 mod render;
 
 use std::io::{self, IsTerminal, Write};
@@ -166,7 +167,21 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             revisions,
             message,
             rev_id,
-        } => author::merge(&mut ctx, revisions, message, rev_id.as_deref())?,
+            allow_conflicts,
+        } => author::merge(
+            &mut ctx,
+            &rev_migrate::Merge {
+                revisions,
+                message,
+                rev_id: rev_id.as_deref(),
+                allow_conflicts: *allow_conflicts,
+            },
+        )?,
+        Command::Rebase {
+            branch,
+            onto,
+            allow_conflicts,
+        } => rebase::rebase(&mut ctx, branch, onto, *allow_conflicts)?,
         Command::Heads => inspect::heads(&mut ctx)?,
         Command::Branches => inspect::branches(&mut ctx)?,
         Command::History { range } => inspect::history(&mut ctx, range.as_deref())?,

@@ -161,3 +161,39 @@ pub fn print_revisions(
         }
     }
 }
+
+/// Returns the lines of a conflict report: what clashes, then each side's
+/// revision, file and operation.
+pub fn conflict_lines(conflicts: &[rev_migrate::Conflict]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for c in conflicts {
+        let label = match c.severity() {
+            rev_migrate::Severity::Error => "conflict",
+            rev_migrate::Severity::Warning => "warning",
+        };
+        lines.push(format!("{label}: {}", c.describe()));
+        for side in [&c.left, &c.right] {
+            lines.push(format!(
+                "  {} {}: {}",
+                side.revision,
+                side.path.display(),
+                side.op
+            ));
+        }
+    }
+    lines
+}
+
+/// Returns the JSON of a conflict:
+/// `{"object","kind","severity","message","left":{"revision","path","op"},"right":{..}}`.
+pub fn conflict_json(c: &rev_migrate::Conflict) -> Value {
+    let side = |s: &rev_migrate::Side| json!({"revision": s.revision, "path": s.path.to_string_lossy(), "op": s.op});
+    json!({
+        "object": c.object.to_string(),
+        "kind": c.kind.as_str(),
+        "severity": c.severity().as_str(),
+        "message": c.describe(),
+        "left": side(&c.left),
+        "right": side(&c.right),
+    })
+}

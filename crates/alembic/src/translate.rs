@@ -185,6 +185,7 @@ pub fn translate(text: &str, origin: &str) -> Result<Translated, String> {
             transactional: true,
             upgrade: Vec::new(),
             downgrade: None,
+            acknowledged: Vec::new(),
         },
         items: Vec::new(),
         notes: Vec::new(),

@@ -246,6 +246,7 @@ pub fn migration(i: usize, rev: &Rev) -> Migration {
             schema: None,
         }],
         downgrade: None,
+        acknowledged: Vec::new(),
     }
 }
 

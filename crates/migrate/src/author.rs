@@ -6,6 +6,8 @@ use rev_graph::{NodeIndex, Resolved, Target};
 use rev_project::{new_revision_id, now_rfc3339, Migration, Project};
 use rev_schema::Operation;
 
+use crate::check::Severity;
+use crate::conflicts::Conflict;
 use crate::error::{MigrateError, Result};
 use crate::Options;
 
@@ -163,6 +165,7 @@ pub fn new_revision(
         transactional: true,
         upgrade: upgrade.clone(),
         downgrade,
+        acknowledged: Vec::new(),
     };
     let path = project.add_migration(&migration)?;
     Ok(Revised {
@@ -172,14 +175,42 @@ pub fn new_revision(
     })
 }
 
+/// What `rev merge` asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Merge<'a> {
+    /// The revisions to join; all heads when empty.
+    pub revisions: &'a [String],
+    /// The message.
+    pub message: &'a str,
+    /// A chosen id instead of a random one.
+    pub rev_id: Option<&'a str>,
+    /// Whether to write the merge although the branches conflict.
+    pub allow_conflicts: bool,
+}
+
+/// What `rev merge` did.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The merge revision written.
+    pub migration: Migration,
+    /// Its file.
+    pub path: PathBuf,
+    /// The conflicts between the joined branches (warnings included), which
+    /// the merge records as acknowledged.
+    pub conflicts: Vec<Conflict>,
+}
+
 /// Writes a merge revision of `revisions` (all heads when empty), refusing
-/// fewer than two revisions and revisions where one is an ancestor of another.
-pub fn merge(
-    project: &Project,
-    revisions: &[String],
-    message: &str,
-    rev_id: Option<&str>,
-) -> Result<(Migration, PathBuf)> {
+/// fewer than two revisions, revisions where one is an ancestor of another,
+/// and branches that conflict unless `allow_conflicts`: then the merge file
+/// records the conflicts as acknowledged, so `rev check` stops repeating them.
+pub fn merge(project: &Project, ask: &Merge<'_>) -> Result<Merged> {
+    let Merge {
+        revisions,
+        message,
+        rev_id,
+        allow_conflicts,
+    } = *ask;
     check_message(message)?;
     let graph = &project.graph;
     let mut nodes = Vec::new();
@@ -235,6 +266,13 @@ pub fn merge(
             }
         }
     }
+    let conflicts = crate::conflicts::without_acknowledged(
+        project,
+        crate::conflicts::conflicts(project, &nodes),
+    );
+    if !allow_conflicts && conflicts.iter().any(|c| c.severity() == Severity::Error) {
+        return Err(MigrateError::Conflicts(conflicts));
+    }
     let migration = Migration {
         id: checked_id(project, rev_id)?,
         parents: graph.ids(&nodes),
@@ -245,7 +283,12 @@ pub fn merge(
         transactional: true,
         upgrade: Vec::new(),
         downgrade: None,
+        acknowledged: conflicts.iter().map(Conflict::acknowledgement).collect(),
     };
     let path = project.add_migration(&migration)?;
-    Ok((migration, path))
+    Ok(Merged {
+        migration,
+        path,
+        conflicts,
+    })
 }

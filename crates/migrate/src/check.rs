@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use rev_graph::{NodeIndex, Resolved};
 use rev_project::Project;
 
+use crate::conflicts::{conflicts, without_acknowledged, Conflict};
 use crate::error::Result;
 use crate::plan::{current_nodes, schema_at};
 use crate::url::missing_sqlite_file;
@@ -39,6 +40,8 @@ pub struct Finding {
     pub kind: &'static str,
     /// The sentence.
     pub message: String,
+    /// For several heads: what the open branches do to each other.
+    pub conflicts: Vec<Conflict>,
 }
 
 impl Finding {
@@ -47,6 +50,7 @@ impl Finding {
             severity: Severity::Error,
             kind,
             message,
+            conflicts: Vec::new(),
         }
     }
 
@@ -55,24 +59,27 @@ impl Finding {
             severity: Severity::Warning,
             kind,
             message,
+            conflicts: Vec::new(),
         }
     }
 }
 
-/// Returns what the graph alone shows: several heads, redundant parents.
+/// Returns what the graph alone shows: several heads (with what their
+/// branches do to each other), redundant parents.
 pub fn graph_findings(project: &Project) -> Vec<Finding> {
     let graph = &project.graph;
     let mut findings = Vec::new();
-    let heads = graph.heads();
-    if heads.len() > 1 {
-        findings.push(Finding::error(
+    for heads in open_head_groups(project) {
+        let mut finding = Finding::error(
             "multiple_heads",
             format!(
                 "there are {} heads: {}; run `rev merge -m <message>` to join them",
                 heads.len(),
                 graph.ids(&heads).join(", ")
             ),
-        ));
+        );
+        finding.conflicts = without_acknowledged(project, conflicts(project, &heads));
+        findings.push(finding);
     }
     for r in graph.redundant_parents() {
         findings.push(Finding::warning(
@@ -84,6 +91,64 @@ pub fn graph_findings(project: &Project) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+/// Returns the groups of heads that ought to be one head, each of two or more.
+///
+/// Heads are meant to stay apart when they stand on separate lineages (no
+/// revision in common through parents) and every lineage has a base with a
+/// branch label: independent trees such as `app` and `audit`. Then only the
+/// heads within one lineage are grouped; otherwise all heads are one group.
+pub fn open_head_groups(project: &Project) -> Vec<Vec<NodeIndex>> {
+    let graph = &project.graph;
+    let heads = graph.heads();
+    if heads.len() < 2 {
+        return Vec::new();
+    }
+    // Union-find over parent edges: one root per lineage.
+    let mut root: Vec<usize> = (0..graph.len()).collect();
+    fn find(root: &mut [usize], mut x: usize) -> usize {
+        while let Some(&up) = root.get(x) {
+            if up == x {
+                break;
+            }
+            let grand = root.get(up).copied().unwrap_or(up);
+            if let Some(slot) = root.get_mut(x) {
+                *slot = grand;
+            }
+            x = grand;
+        }
+        x
+    }
+    for node in graph.nodes() {
+        for parent in graph.parents(node) {
+            let a = find(&mut root, node.index());
+            let b = find(&mut root, parent.index());
+            if let Some(slot) = root.get_mut(a) {
+                *slot = b;
+            }
+        }
+    }
+    let mut labelled: HashSet<usize> = HashSet::new();
+    let mut lineages: HashSet<usize> = HashSet::new();
+    for base in graph.bases() {
+        let r = find(&mut root, base.index());
+        lineages.insert(r);
+        if !graph.branch_labels(base).is_empty() {
+            labelled.insert(r);
+        }
+    }
+    if lineages.len() < 2 || labelled.len() < lineages.len() {
+        return vec![heads];
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<NodeIndex>> = Default::default();
+    for head in heads {
+        groups
+            .entry(find(&mut root, head.index()))
+            .or_default()
+            .push(head);
+    }
+    groups.into_values().filter(|g| g.len() > 1).collect()
 }
 
 /// Returns the findings about applied revisions whose file changed since.

@@ -93,6 +93,10 @@ pub enum MigrateError {
         /// What to type instead.
         hint: Option<String>,
     },
+    /// The branches to be joined or moved conflict (DESIGN.md §3b); the
+    /// report says where. Nothing was written.
+    #[error("{} between the branches; nothing was written", conflict_count(.0))]
+    Conflicts(Vec<crate::conflicts::Conflict>),
     /// The request cannot be carried out as asked.
     #[error("{message}")]
     Refused {
@@ -106,6 +110,13 @@ pub enum MigrateError {
 impl From<ProjectError> for MigrateError {
     fn from(error: ProjectError) -> Self {
         MigrateError::Project(Box::new(error))
+    }
+}
+
+fn conflict_count(conflicts: &[crate::conflicts::Conflict]) -> String {
+    match conflicts.len() {
+        1 => "1 conflict".to_owned(),
+        n => format!("{n} conflicts"),
     }
 }
 
@@ -162,6 +173,9 @@ impl MigrateError {
             MigrateError::NoUrl => "for a local SQLite file: --url sqlite://app.db",
             MigrateError::Edited(_) => {
                 "restore the file as it was applied (`rev check` lists every edited one); change the schema in a new revision"
+            }
+            MigrateError::Conflicts(_) => {
+                "resolve them in a new revision on one branch, or pass --allow-conflicts to accept them (the merge records them)"
             }
             MigrateError::Usage { hint, .. } | MigrateError::Refused { hint, .. } => {
                 return hint.clone()

@@ -7,15 +7,21 @@
 pub mod author;
 pub mod autogen;
 pub mod check;
+pub mod conflicts;
 pub mod error;
 pub mod plan;
+pub mod rebase;
 pub mod run;
 pub mod url;
 
-pub use author::{merge, new_revision, resolve_one, Autogenerate, NewRevision, Revised};
+pub use author::{
+    merge, new_revision, resolve_one, Autogenerate, Merge, Merged, NewRevision, Revised,
+};
 pub use check::{Finding, Severity};
+pub use conflicts::{conflicts, Conflict, ConflictKind, Object, Side};
 pub use error::{MigrateError, Result};
 pub use plan::{current_nodes, migration_script, schema_at, stamp_script, Movement};
+pub use rebase::{rebase, Rebase, Rebased};
 pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report};
 pub use url::{connect, database_url, dialect_of_url, missing_sqlite_file, redact};
 

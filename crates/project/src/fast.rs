@@ -599,10 +599,164 @@ impl<'de> de::Deserializer<'de> for &mut Fast<'de> {
     }
 }
 
+/// Returns the byte range of the value of the top-level struct field `field`
+/// in a RON document (`[..]` of `parents: [..]`), or `None` when the document
+/// has no such field or is not a struct. The scan knows RON's strings (with
+/// escapes), raw strings, character literals and comments, so a comment or a
+/// message that holds the field's name is never taken for it.
+pub(crate) fn field_value_span(text: &str, field: &str) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut pos = 0;
+    let mut depth = 0usize;
+    // Where the value of the field found at depth 1 starts, once its colon is read.
+    let mut value_start: Option<usize> = None;
+    // Whether the last token at depth 1 was a separator, so an identifier there is a field name.
+    let mut at_key = false;
+    let mut pending_key: Option<usize> = None;
+    while let Some(&b) = bytes.get(pos) {
+        match b {
+            b'/' if bytes.get(pos + 1) == Some(&b'/') => {
+                pos += bytes
+                    .get(pos..)?
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .unwrap_or(bytes.len() - pos);
+                continue;
+            }
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => {
+                // RON's block comments nest.
+                let mut level = 0usize;
+                loop {
+                    match (bytes.get(pos), bytes.get(pos + 1)) {
+                        (Some(b'/'), Some(b'*')) => {
+                            level += 1;
+                            pos += 2;
+                        }
+                        (Some(b'*'), Some(b'/')) => {
+                            level -= 1;
+                            pos += 2;
+                            if level == 0 {
+                                break;
+                            }
+                        }
+                        (Some(_), _) => pos += 1,
+                        (None, _) => return None,
+                    }
+                }
+                continue;
+            }
+            b'"' => {
+                pos += 1;
+                loop {
+                    match bytes.get(pos)? {
+                        b'\\' => pos += 2,
+                        b'"' => break,
+                        _ => pos += 1,
+                    }
+                }
+                pos += 1;
+                at_key = false;
+                continue;
+            }
+            b'\'' => {
+                pos += 1;
+                loop {
+                    match bytes.get(pos)? {
+                        b'\\' => pos += 2,
+                        b'\'' => break,
+                        _ => pos += 1,
+                    }
+                }
+                pos += 1;
+                at_key = false;
+                continue;
+            }
+            b'r' if matches!(bytes.get(pos + 1), Some(b'"' | b'#'))
+                && !pos
+                    .checked_sub(1)
+                    .and_then(|p| bytes.get(p))
+                    .is_some_and(|&c| is_ident_continue(c)) =>
+            {
+                let hashes = bytes
+                    .get(pos + 1..)?
+                    .iter()
+                    .take_while(|&&c| c == b'#')
+                    .count();
+                if bytes.get(pos + 1 + hashes) != Some(&b'"') {
+                    // `r#ident`: a raw identifier.
+                    pos += 1 + hashes;
+                    continue;
+                }
+                let closing: Vec<u8> = std::iter::once(b'"')
+                    .chain(std::iter::repeat_n(b'#', hashes))
+                    .collect();
+                let body = pos + 2 + hashes;
+                let len = bytes
+                    .get(body..)?
+                    .windows(closing.len())
+                    .position(|w| w == closing.as_slice())?;
+                pos = body + len + closing.len();
+                at_key = false;
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth == 1 {
+                    at_key = true;
+                }
+            }
+            b')' | b']' | b'}' => {
+                if depth == 1 {
+                    // The struct closes right after the field's value.
+                    if let Some(start) = value_start {
+                        let end = start + text.get(start..pos)?.trim_end().len();
+                        return Some(start..end);
+                    }
+                }
+                if depth == 2 {
+                    if let Some(start) = value_start {
+                        // The value is a list or struct that just closed.
+                        if matches!(bytes.get(start), Some(b'[' | b'(' | b'{')) {
+                            return Some(start..pos + 1);
+                        }
+                    }
+                }
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            b',' if depth == 1 => {
+                if let Some(start) = value_start {
+                    let end = start + text.get(start..pos)?.trim_end().len();
+                    return Some(start..end);
+                }
+                at_key = true;
+            }
+            b':' if depth == 1 => {
+                if let Some(key) = pending_key.take() {
+                    let rest = bytes.get(pos + 1..)?;
+                    let skip = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+                    if text.get(key..pos)?.trim_end() == field {
+                        value_start = Some(pos + 1 + skip);
+                    }
+                }
+            }
+            b if is_ident_start(b) && depth == 1 && at_key => {
+                pending_key = Some(pos);
+                at_key = false;
+            }
+            _ => {}
+        }
+        pos += 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
-    use super::from_str;
-    use crate::migration::{ron_options, Migration};
+    use super::{field_value_span, from_str};
+    use crate::migration::{ron_options, Acknowledged, Migration};
     use crate::Config;
     use rev_schema::{Column, ColumnType, Default, ForeignKey, OnDelete, Operation};
 
@@ -730,6 +884,12 @@ Migration(
                 name: "t".into(),
                 schema: Some("s".into()),
             }]),
+            acknowledged: vec![Acknowledged {
+                object: "column t.a".into(),
+                kind: "both_change".into(),
+                left: "p1".into(),
+                right: "p2".into(),
+            }],
         };
         let text = migration.to_ron().unwrap();
         // The message holds quotes, which RON escapes: that file is RON's.
@@ -783,5 +943,65 @@ Migration(
         assert_eq!(fast.lock_timeout_secs, 5);
         declined::<Config>("Config(lock_timeout_secs: -5)");
         declined::<Config>("Config(lock_timeout_secs: 05)");
+    }
+
+    #[test]
+    fn reads_acknowledged_conflicts_like_ron() {
+        let text = r#"Migration(
+    id: "m",
+    parents: ["a", "b"],
+    acknowledged: [
+        Acknowledged(object: "column users.name", kind: "renamed_but_used", left: "a", right: "b"),
+        (object: "table t", kind: "both_change", left: "a", right: "b",),
+    ],
+)"#;
+        let m = same(text);
+        assert_eq!(m.acknowledged.len(), 2);
+        assert_eq!(m.acknowledged[0].kind, "renamed_but_used");
+        assert!(same("Migration(id: \"a\")").acknowledged.is_empty());
+        declined::<Migration>(
+            "Migration(id: \"m\", acknowledged: [Acknowledged(object: \"x\", kind: \"k\", left: \"a\")])",
+        );
+        declined::<Migration>(
+            "Migration(id: \"m\", acknowledged: [Other(object: \"x\", kind: \"k\", left: \"a\", right: \"b\")])",
+        );
+    }
+
+    #[test]
+    fn acknowledged_conflicts_leave_the_checksum_alone() {
+        let plain = same("Migration(id: \"m\", parents: [\"a\", \"b\"])");
+        let acked = same(
+            "Migration(id: \"m\", parents: [\"a\", \"b\"], acknowledged: [Acknowledged(object: \"table t\", kind: \"both_change\", left: \"a\", right: \"b\")])",
+        );
+        assert_eq!(plain.checksum(), acked.checksum());
+        // A file without the field is written as before: no `acknowledged` line.
+        assert!(!plain.to_ron().unwrap().contains("acknowledged"));
+        let written = acked.to_ron().unwrap();
+        assert!(written.contains("acknowledged"), "{written}");
+        assert_eq!(same(&written), acked);
+    }
+
+    #[test]
+    fn finds_the_span_of_a_field_past_comments_and_strings() {
+        let text = r##"// parents: ["nope"]
+Migration(
+    id: "b", /* parents: ["nope"] /* nested */ */
+    message: "parents: [\"x\"] and r\"parents\"",
+    created: r#"parents"#,
+    upgrade: [Sql("parents: []")],
+    parents: [ // the parent
+        "a",
+    ],
+    depends_on: [],
+)"##;
+        let span = field_value_span(text, "parents").unwrap();
+        assert_eq!(&text[span], "[ // the parent\n        \"a\",\n    ]");
+        let span = field_value_span(text, "id").unwrap();
+        assert_eq!(&text[span], "\"b\"");
+        assert_eq!(field_value_span(text, "branch_labels"), None);
+        let last = "Migration(id: \"a\", parents: [\"p\"])";
+        assert_eq!(&last[field_value_span(last, "parents").unwrap()], "[\"p\"]");
+        let bare = "Migration(id: \"a\", message: \"m\")";
+        assert_eq!(&bare[field_value_span(bare, "message").unwrap()], "\"m\"");
     }
 }

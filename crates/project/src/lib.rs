@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use rev_graph::{BuildError, Graph, NodeIndex, RevisionSpec};
 
 pub use config::{config_template, Config};
-pub use migration::{new_revision_id, now_rfc3339, slug, Migration, ParseFailure};
+pub use migration::{
+    new_revision_id, now_rfc3339, replace_parents, slug, Acknowledged, Migration, ParseFailure,
+};
 
 /// Why a project could not be loaded or changed.
 #[derive(Debug, thiserror::Error)]

@@ -45,6 +45,26 @@ pub struct Migration {
     /// The operations that un-apply it; derived from `upgrade` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downgrade: Option<Vec<Operation>>,
+    /// The conflicts between the branches a merge joins that its author
+    /// accepted (`rev merge --allow-conflicts`), so `rev check` stops repeating
+    /// them. Not part of the checksum: it says nothing about what runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged: Vec<Acknowledged>,
+}
+
+/// One conflict a merge's author accepted: the object, the kind of conflict,
+/// and the two revisions whose operations clash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename = "Acknowledged", deny_unknown_fields)]
+pub struct Acknowledged {
+    /// The object, as the conflict report names it (`column users.name`).
+    pub object: String,
+    /// The conflict's kind (`both_change`, `renamed_but_used`, ...).
+    pub kind: String,
+    /// The revision on one side.
+    pub left: String,
+    /// The revision on the other side.
+    pub right: String,
 }
 
 /// A RON syntax or shape error at a position in a file.
@@ -147,6 +167,23 @@ impl Migration {
         }
         hex
     }
+}
+
+/// Returns a migration file's text with the value of its `parents` field
+/// replaced by `parents` (one line, `["a", "b"]`), every other byte (comments,
+/// layout, the other fields) as it was. Returns None when the file has no
+/// top-level `parents` field. The field is found by a scan that knows RON's
+/// strings and comments, never by searching the text for the word.
+pub fn replace_parents(text: &str, parents: &[String]) -> Option<String> {
+    let span = crate::fast::field_value_span(text, "parents")?;
+    let quoted: Vec<String> = parents.iter().map(|p| format!("{p:?}")).collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(text.get(..span.start)?);
+    out.push('[');
+    out.push_str(&quoted.join(", "));
+    out.push(']');
+    out.push_str(text.get(span.end..)?);
+    Some(out)
 }
 
 /// Returns the file-name slug of a message: lower-cased, runs of
@@ -254,6 +291,20 @@ mod tests {
         assert!(id
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn replace_parents_keeps_comments_and_layout() {
+        let text = "// keep me\nMigration(\n    id: \"b\", // parents: here\n    parents: [\n        \"a\", // old\n    ],\n    message: \"parents\",\n)\n";
+        let new = replace_parents(text, &["z9".to_owned()]).unwrap();
+        assert_eq!(
+            new,
+            "// keep me\nMigration(\n    id: \"b\", // parents: here\n    parents: [\"z9\"],\n    message: \"parents\",\n)\n"
+        );
+        let m = Migration::parse(&new).unwrap();
+        assert_eq!(m.parents, ["z9"]);
+        assert_eq!(m.message, "parents");
+        assert_eq!(replace_parents("Migration(id: \"a\")", &[]), None);
     }
 
     #[test]
