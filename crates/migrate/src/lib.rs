@@ -8,6 +8,7 @@ pub mod author;
 pub mod autogen;
 pub mod check;
 pub mod error;
+pub mod fleet;
 pub mod plan;
 pub mod run;
 pub mod url;
@@ -15,9 +16,13 @@ pub mod url;
 pub use author::{merge, new_revision, resolve_one, Autogenerate, NewRevision, Revised};
 pub use check::{Finding, Severity};
 pub use error::{MigrateError, Result};
+pub use fleet::{run_fleet, FleetEvent, FleetOptions, FleetReport, Job, Outcome, Status};
 pub use plan::{current_nodes, migration_script, schema_at, stamp_script, Movement};
 pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report};
-pub use url::{connect, database_url, dialect_of_url, missing_sqlite_file, redact};
+pub use url::{
+    connect, database_url, database_urls, dialect_of_url, environment, missing_sqlite_file, redact,
+    Environment,
+};
 
 pub use rev_db::{Backend, DbError, Direction, Step, Tables};
 pub use rev_graph::{NodeIndex, Plan, PlanDirection};
