@@ -4,6 +4,7 @@
 mod common;
 mod test_autogenerate;
 mod test_cli;
+mod test_fleets;
 mod test_mssql_scripts;
 mod test_offline;
 mod test_servers;
