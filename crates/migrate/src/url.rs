@@ -252,6 +252,69 @@ mod tests {
         }
     }
 
+    fn project_with(config: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rev.ron"), config).unwrap();
+        std::fs::create_dir_all(dir.path().join("migrations/versions")).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let project = Project::load(&dir.path().join("rev.ron")).unwrap();
+        (dir, project)
+    }
+
+    #[test]
+    fn an_environment_reads_its_file_and_dotenv() {
+        let (dir, project) = project_with(
+            r#"Config(environments: {"prod": Env(url: "sqlite://${REV_TEST_FLEET_FIRST}.db", urls_file: "tenants.txt", jobs: 0, canary: 1)})"#,
+            &[
+                (
+                    "tenants.txt",
+                    "# all of them\nsqlite://t1.db\n\nsqlite://t2.db\n",
+                ),
+                (".env", "REV_TEST_FLEET_FIRST=first\n"),
+            ],
+        );
+        let env = environment(&project, "prod").unwrap();
+        let root = dir.path().display();
+        assert_eq!(
+            env.urls,
+            [
+                format!("sqlite://{root}/first.db"),
+                format!("sqlite://{root}/t1.db"),
+                format!("sqlite://{root}/t2.db"),
+            ]
+        );
+        assert_eq!((env.jobs, env.canary), (1, 1));
+        // .env is read, not put into the process's environment.
+        assert!(std::env::var("REV_TEST_FLEET_FIRST").is_err());
+    }
+
+    #[test]
+    fn environment_errors_name_what_is_wrong() {
+        let (_dir, project) = project_with(
+            r#"Config(environments: {"a": Env(url: "postgres://u:${REV_TEST_FLEET_UNSET}@h/db"), "b": Env(), "c": Env(urls_file: "gone.txt")})"#,
+            &[],
+        );
+        let text = |name: &str| environment(&project, name).unwrap_err().to_string();
+        assert!(
+            text("a").contains("${REV_TEST_FLEET_UNSET}"),
+            "{}",
+            text("a")
+        );
+        assert!(text("b").contains("names no database"), "{}", text("b"));
+        assert!(text("c").contains("gone.txt"), "{}", text("c"));
+        let unknown = environment(&project, "prod").unwrap_err();
+        assert!(unknown.is_usage());
+        assert!(
+            unknown.to_string().contains("it defines a, b, c"),
+            "{unknown}"
+        );
+        // --url wins over --env.
+        let urls = database_urls(&project, Some("sqlite::memory:"), Some("nope")).unwrap();
+        assert_eq!(urls, ["sqlite::memory:"]);
+    }
+
     #[test]
     fn urls_files_skip_comments_and_blanks() {
         let text = "# tenants\nsqlite://a.db\n\n   \n  sqlite://b.db  \n#sqlite://c.db\n";
