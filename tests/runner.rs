@@ -5,6 +5,7 @@ mod common;
 mod test_autogenerate;
 mod test_cli;
 mod test_conflicts;
+mod test_fleets;
 mod test_import;
 mod test_mssql_scripts;
 mod test_offline;

@@ -359,6 +359,10 @@ fn help_lists_global_options_apart() {
               The project's config file [default: rev.ron]
           --url <URL>
               The database URL (overrides DATABASE_URL and `url` in rev.ron)
+          --env <NAME>
+              An environment of rev.ron: one database, or a fleet run `jobs` at a time
+          --continue-on-error
+              In a fleet, keep starting databases after one failed (canaries apart)
           --format <text|json|ascii|dot|mermaid>
               Output format: text (the default) or json; `graph` draws ascii, dot or mermaid
           --dialect <mssql|sqlite|postgres|mysql>

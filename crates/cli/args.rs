@@ -24,6 +24,7 @@ const GLOBAL: &str = "Global options";
   rev upgrade heads --sql > deploy.sql     a script instead (--dialect without a URL)
   rev downgrade -1                         un-apply the last revision
   rev history -v                           revisions with parents and files
+  rev upgrade heads --env prod             every database of an environment of rev.ron
 
 Targets: base, heads, head, an id or unique prefix, a branch label, <label>@head,
 +N, -N, <rev>+N, <label>@-N, ...  Exit status: 0 ok, 1 failure, 2 usage error."
@@ -41,6 +42,12 @@ pub struct Cli {
     /// The database URL (overrides DATABASE_URL and `url` in rev.ron).
     #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub url: Option<String>,
+    /// An environment of rev.ron: one database, or a fleet run `jobs` at a time.
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
+    pub env: Option<String>,
+    /// In a fleet, keep starting databases after one failed (canaries apart).
+    #[arg(long = "continue-on-error", global = true, help_heading = GLOBAL)]
+    pub continue_on_error: bool,
     /// Output format: text (the default) or json; `graph` draws ascii, dot or mermaid.
     #[arg(
         long,
@@ -83,6 +90,8 @@ impl std::fmt::Debug for Cli {
         f.debug_struct("Cli")
             .field("config", &self.config)
             .field("url", &self.url.as_deref().map(rev_db::url::redact))
+            .field("env", &self.env)
+            .field("continue_on_error", &self.continue_on_error)
             .field("format", &self.format)
             .field("dialect", &self.dialect)
             .field("quiet", &self.quiet)

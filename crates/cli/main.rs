@@ -6,6 +6,7 @@ mod author;
 mod check;
 mod database;
 mod error;
+mod fleet;
 mod import;
 mod inspect;
 mod rebase;
@@ -56,10 +57,23 @@ impl Ctx {
         }
     }
 
-    /// Returns the database URL: `--url`, then `DATABASE_URL` (environment or
-    /// `.env` at the project root), then rev.ron's `url`.
+    /// Returns the database URL: `--url`, then `--env`, then `DATABASE_URL`
+    /// (environment or `.env` at the project root), then rev.ron's `url`.
+    /// An environment of several databases is refused here: only the fleet
+    /// commands run on more than one.
     pub fn database_url(&self, project: &Project) -> Result<String, CliError> {
-        Ok(rev_migrate::database_url(project, self.cli.url.as_deref())?)
+        let urls =
+            rev_migrate::database_urls(project, self.cli.url.as_deref(), self.cli.env.as_deref())?;
+        match urls.as_slice() {
+            [url] => Ok(url.clone()),
+            _ => Err(CliError::usage(format!(
+                "environment `{}` names {} databases, and this use of `rev {}` runs on one",
+                self.cli.env.as_deref().unwrap_or_default(),
+                urls.len(),
+                self.command_name
+            ))
+            .hint("pass --url for one of them; upgrade, downgrade, stamp, current and check --db run on them all")),
+        }
     }
 
     /// Returns the run options rev.ron sets (tables, lock timeout).
@@ -140,6 +154,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     };
     if text_only {
         ctx.format(&[Format::Text])?;
+    }
+    if let Some(code) = fleet::dispatch(&mut ctx, &command)? {
+        return Ok(code);
     }
     match &command {
         Command::Init { dir } => author::init(&mut ctx, dir)?,

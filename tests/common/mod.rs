@@ -146,3 +146,16 @@ pub fn copy_demo(env: &TestEnv) {
         .unwrap();
     }
 }
+
+/// Adds `environments: {..}` (the text between the braces) to the project's rev.ron,
+/// with `extra` fields (such as `lock_timeout_secs: 2,`) before it.
+pub fn set_environments(env: &TestEnv, environments: &str, extra: &str) {
+    let path = env.path().join("rev.ron");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let end = text.rfind(')').unwrap();
+    let text = format!(
+        "{}    {extra}\n    environments: {{{environments}}},\n)\n",
+        text[..end].replace("lock_timeout_secs: 60,", "")
+    );
+    std::fs::write(path, text).unwrap();
+}

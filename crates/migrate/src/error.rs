@@ -85,6 +85,36 @@ pub enum MigrateError {
     /// No database URL was given anywhere.
     #[error("no database URL: pass --url, set DATABASE_URL, or set `url` in rev.ron")]
     NoUrl,
+    /// `--env` names an environment rev.ron does not define.
+    #[error("no environment `{name}` in rev.ron: {}", known_environments(.known))]
+    UnknownEnvironment {
+        /// The name asked for.
+        name: String,
+        /// The environments rev.ron defines.
+        known: Vec<String>,
+    },
+    /// An environment's URL names a variable that is set nowhere.
+    #[error("environment `{environment}`: the URL names ${{{variable}}}, which is set neither in the environment nor in .env")]
+    MissingVariable {
+        /// The environment.
+        environment: String,
+        /// The variable.
+        variable: String,
+    },
+    /// An environment's `urls_file` cannot be read.
+    #[error("environment `{environment}`: cannot read urls_file {}: {source}", path.display())]
+    UrlsFile {
+        /// The environment.
+        environment: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An environment names no database at all.
+    #[error("environment `{0}` names no database: give it `url`, `urls` or `urls_file`")]
+    EmptyEnvironment(String),
     /// The request itself is wrong (a usage error).
     #[error("{message}")]
     Usage {
@@ -120,6 +150,14 @@ fn conflict_count(conflicts: &[crate::conflicts::Conflict]) -> String {
     }
 }
 
+fn known_environments(known: &[String]) -> String {
+    if known.is_empty() {
+        "it defines none".to_owned()
+    } else {
+        format!("it defines {}", known.join(", "))
+    }
+}
+
 fn applied_before(applied: &[String]) -> String {
     if applied.is_empty() {
         "nothing was applied before it".to_owned()
@@ -147,7 +185,12 @@ impl MigrateError {
 
     /// Returns whether the caller asked for something malformed (the CLI exits 2).
     pub fn is_usage(&self) -> bool {
-        matches!(self, MigrateError::Usage { .. } | MigrateError::Target(_))
+        matches!(
+            self,
+            MigrateError::Usage { .. }
+                | MigrateError::Target(_)
+                | MigrateError::UnknownEnvironment { .. }
+        )
     }
 
     /// Returns what to try next, naming a command where one helps.
@@ -171,6 +214,12 @@ impl MigrateError {
                 return db_hint(source).map(str::to_owned).or_else(|| kept.clone())
             }
             MigrateError::NoUrl => "for a local SQLite file: --url sqlite://app.db",
+            MigrateError::UnknownEnvironment { .. } | MigrateError::EmptyEnvironment(_) => {
+                "environments are defined in rev.ron: environments: {\"staging\": Env(url: \"...\")}"
+            }
+            MigrateError::MissingVariable { .. } => {
+                "export the variable, or set it in the .env file at the project root"
+            }
             MigrateError::Edited(_) => {
                 "restore the file as it was applied (`rev check` lists every edited one); change the schema in a new revision"
             }

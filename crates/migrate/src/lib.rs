@@ -9,6 +9,7 @@ pub mod autogen;
 pub mod check;
 pub mod conflicts;
 pub mod error;
+pub mod fleet;
 pub mod plan;
 pub mod rebase;
 pub mod run;
@@ -20,10 +21,14 @@ pub use author::{
 pub use check::{Finding, Severity};
 pub use conflicts::{conflicts, Conflict, ConflictKind, Object, Side};
 pub use error::{MigrateError, Result};
+pub use fleet::{run_fleet, FleetEvent, FleetOptions, FleetReport, Job, Outcome, Status};
 pub use plan::{current_nodes, migration_script, schema_at, stamp_script, Movement};
 pub use rebase::{rebase, Rebase, Rebased};
 pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report};
-pub use url::{connect, database_url, dialect_of_url, missing_sqlite_file, redact};
+pub use url::{
+    connect, database_url, database_urls, dialect_of_url, environment, missing_sqlite_file, redact,
+    Environment,
+};
 
 pub use rev_db::{Backend, DbError, Direction, Step, Tables};
 pub use rev_graph::{NodeIndex, Plan, PlanDirection};

@@ -1,5 +1,6 @@
 //! `rev.ron`: where the migrations are and how to reach the database.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,49 @@ pub struct Config {
     /// How long to wait for another runner's lock, in seconds.
     #[serde(default = "default_lock_timeout")]
     pub lock_timeout_secs: u64,
+    /// Named sets of databases, chosen with `--env NAME`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Env>,
+}
+
+/// One environment of rev.ron: a database, or a fleet of them that runs
+/// `jobs` at a time after `canary` of them went first.
+///
+/// URLs may name environment variables as `${NAME}`; they are expanded when a
+/// command runs, so that no password needs to be written in the file.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename = "Env", deny_unknown_fields)]
+pub struct Env {
+    /// One database.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Several databases, listed inline.
+    #[serde(default)]
+    pub urls: Vec<String>,
+    /// A file of URLs, one a line (`#` comments and blank lines skipped),
+    /// relative to the project's directory.
+    #[serde(default)]
+    pub urls_file: Option<String>,
+    /// How many databases to migrate at once (default 4).
+    #[serde(default)]
+    pub jobs: Option<usize>,
+    /// How many databases to migrate first, before the rest start; a failure
+    /// among them stops the run.
+    #[serde(default)]
+    pub canary: usize,
+}
+
+// URLs may hold passwords: Debug shows only how many are set.
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("url", &self.url.as_ref().map(|_| "<set>"))
+            .field("urls", &self.urls.len())
+            .field("urls_file", &self.urls_file)
+            .field("jobs", &self.jobs)
+            .field("canary", &self.canary)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -57,6 +101,7 @@ impl Default for Config {
             history_table: default_history_table(),
             schema: None,
             lock_timeout_secs: default_lock_timeout(),
+            environments: BTreeMap::new(),
         }
     }
 }
@@ -72,6 +117,7 @@ impl fmt::Debug for Config {
             .field("history_table", &self.history_table)
             .field("schema", &self.schema)
             .field("lock_timeout_secs", &self.lock_timeout_secs)
+            .field("environments", &self.environments)
             .finish()
     }
 }
@@ -94,6 +140,11 @@ Config(
     history_table: \"rev_history\",
     schema: None,
     lock_timeout_secs: 60,
+    // Named databases for `--env NAME`; `${{VAR}}` is read from the environment or .env:
+    // environments: {{
+    //     \"staging\": Env(url: \"postgres://app:${{STAGING_PG_PASSWORD}}@staging-db:5432/app\"),
+    //     \"prod\": Env(urls_file: \"tenants.txt\", jobs: 8, canary: 2),
+    // }},
 )
 "
     )
@@ -120,6 +171,41 @@ mod tests {
             ..Config::default()
         };
         assert!(!format!("{config:?}").contains("secret"));
+    }
+
+    #[test]
+    fn environments_parse() {
+        let config: Config = parse_ron(
+            r#"Config(environments: {
+                "staging": Env(url: "postgres://u:${PW}@h/db"),
+                "prod": Env(urls_file: "tenants.txt", jobs: 8, canary: 2),
+                "dev": Env(urls: ["sqlite://a.db", "sqlite://b.db"]),
+            })"#,
+        )
+        .unwrap();
+        let prod = &config.environments["prod"];
+        assert_eq!(prod.urls_file.as_deref(), Some("tenants.txt"));
+        assert_eq!((prod.jobs, prod.canary), (Some(8), 2));
+        assert_eq!(config.environments["dev"].urls.len(), 2);
+        assert_eq!(
+            config.environments["staging"].url.as_deref(),
+            Some("postgres://u:${PW}@h/db")
+        );
+        let bad = parse_ron::<Config>(r#"Config(environments: {"x": Env(uri: "a")})"#);
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn debug_hides_environment_urls() {
+        let config: Config = parse_ron(
+            r#"Config(environments: {"p": Env(url: "postgres://u:secret@h/db", urls: ["mysql://u:hidden@h/db"])})"#,
+        )
+        .unwrap();
+        let text = format!("{config:?}");
+        assert!(
+            !text.contains("secret") && !text.contains("hidden"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rev_graph::{BuildError, Graph, NodeIndex, RevisionSpec};
 
-pub use config::{config_template, Config};
+pub use config::{config_template, Config, Env};
 pub use migration::{
     new_revision_id, now_rfc3339, replace_parents, slug, Acknowledged, Migration, ParseFailure,
 };
