@@ -7,4 +7,5 @@ mod test_cli;
 mod test_mssql_scripts;
 mod test_offline;
 mod test_servers;
+mod test_signals;
 mod test_sqlite;

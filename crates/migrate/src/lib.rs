@@ -16,7 +16,7 @@ pub use author::{merge, new_revision, resolve_one, Autogenerate, NewRevision, Re
 pub use check::{Finding, Severity};
 pub use error::{MigrateError, Result};
 pub use plan::{current_nodes, migration_script, schema_at, stamp_script, Movement};
-pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report};
+pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report, StopSignal};
 pub use url::{connect, database_url, dialect_of_url, missing_sqlite_file, redact};
 
 pub use rev_db::{Backend, DbError, Direction, Step, Tables};
