@@ -40,7 +40,12 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
     let options = ctx.options(&project);
     let url = ctx.database_url(&project).ok();
-    let mut findings = rev_migrate::check::graph_findings(&project);
+    let mut findings = rev_migrate::check::layout_findings(&project);
+    findings.extend(rev_migrate::check::graph_findings(&project));
+    findings.extend(rev_migrate::check::dialect_findings(
+        &project,
+        url.as_deref(),
+    ));
     findings.extend(rev_migrate::check::checksum_findings(
         &project,
         &options,
@@ -63,6 +68,9 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     } else {
         for f in &findings {
             ctx.line(&format!("{}: {}", f.severity.as_str(), f.message))?;
+            if let Some(hint) = &f.hint {
+                ctx.line(&format!("  hint: {hint}"))?;
+            }
         }
         if findings.is_empty() && !ctx.cli.quiet {
             let count = match project.graph.len() {
@@ -103,7 +111,13 @@ fn scope(project: &Project, url: Option<&str>, db: bool) -> Vec<String> {
 fn findings_json(findings: &[Finding], failed: bool) -> serde_json::Value {
     let list: Vec<serde_json::Value> = findings
         .iter()
-        .map(|f| serde_json::json!({"severity": f.severity.as_str(), "kind": f.kind, "message": f.message}))
+        .map(|f| {
+            let mut value = serde_json::json!({"severity": f.severity.as_str(), "kind": f.kind, "message": f.message});
+            if let (Some(hint), Some(object)) = (&f.hint, value.as_object_mut()) {
+                object.insert("hint".to_owned(), serde_json::Value::from(hint.as_str()));
+            }
+            value
+        })
         .collect();
     serde_json::json!({ "ok": !failed, "findings": list })
 }

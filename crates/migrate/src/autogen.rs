@@ -138,6 +138,7 @@ pub fn db_findings(project: &Project, options: &Options, url: &str) -> Result<Ve
                 "the database differs from what the migrations build at its current revision ({at}); changed by hand?\n  {}",
                 list.join("\n  ")
             ),
+            hint: None,
         });
     }
     for note in found.notes {
@@ -145,6 +146,7 @@ pub fn db_findings(project: &Project, options: &Options, url: &str) -> Result<Ve
             severity: Severity::Error,
             kind: "db_drift",
             message: format!("the database differs from the migrations: {note}"),
+            hint: None,
         });
     }
     Ok(findings)
