@@ -3,6 +3,7 @@
 
 mod common;
 mod test_autogenerate;
+mod test_check_misses;
 mod test_cli;
 mod test_conflicts;
 mod test_fleets;
@@ -10,4 +11,5 @@ mod test_import;
 mod test_mssql_scripts;
 mod test_offline;
 mod test_servers;
+mod test_signals;
 mod test_sqlite;

@@ -40,7 +40,12 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
     let options = ctx.options(&project);
     let url = ctx.database_url(&project).ok();
-    let mut findings = rev_migrate::check::graph_findings(&project);
+    let mut findings = rev_migrate::check::layout_findings(&project);
+    findings.extend(rev_migrate::check::graph_findings(&project));
+    findings.extend(rev_migrate::check::dialect_findings(
+        &project,
+        url.as_deref(),
+    ));
     findings.extend(rev_migrate::check::checksum_findings(
         &project,
         &options,
@@ -66,6 +71,9 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
             ctx.line(&format!("{}: {}", f.severity.as_str(), f.message))?;
             for line in crate::render::conflict_lines(&f.conflicts) {
                 ctx.line(&format!("  {line}"))?;
+            }
+            if let Some(hint) = &f.hint {
+                ctx.line(&format!("  hint: {hint}"))?;
             }
         }
         if findings.is_empty() && !ctx.cli.quiet {
@@ -100,6 +108,7 @@ fn untranslated(project: &Project) -> Vec<Finding> {
             kind: "untranslated",
             message: item.message(),
             conflicts: Vec::new(),
+            hint: Some("replace the item with operations or `Sql(..)` in the rev file".to_owned()),
         })
         .collect()
 }
@@ -134,6 +143,9 @@ fn findings_json(findings: &[Finding], failed: bool) -> serde_json::Value {
                 if let Some(object) = value.as_object_mut() {
                     object.insert("conflicts".to_owned(), serde_json::Value::Array(conflicts));
                 }
+            }
+            if let (Some(hint), Some(object)) = (&f.hint, value.as_object_mut()) {
+                object.insert("hint".to_owned(), serde_json::Value::from(hint.as_str()));
             }
             value
         })

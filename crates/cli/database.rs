@@ -4,10 +4,14 @@
 //! or JSON.
 
 use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rev_graph::{NodeIndex, Plan};
-use rev_migrate::{Backend, Dialect, DialectKind, Event, Movement, Project, Step};
+use rev_migrate::{
+    Backend, Dialect, DialectKind, Event, MigrateError, Movement, Project, Step, StopSignal,
+};
 use serde_json::{json, Value};
 
 use crate::args::Format;
@@ -262,6 +266,9 @@ impl<'p> Progress<'p> {
                     "event": "failed", "direction": step.direction.as_str(),
                     "revision": step.revision, "error": error.to_string(),
                 }),
+                Event::Interrupted { applied, signal } => json!({
+                    "event": "interrupted", "applied": applied, "signal": signal,
+                }),
                 Event::Done { applied } => json!({
                     "event": "done", "applied": applied,
                     "ms": u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -322,6 +329,15 @@ impl<'p> Progress<'p> {
                 self.emit(ctx, &lines);
             }
             Event::Failed { .. } => self.bar.abandon(),
+            Event::Interrupted { applied, .. } => {
+                self.bar.abandon();
+                if !self.quiet {
+                    let line = format!(
+                        "interrupted: stopped after {applied} step(s), before the next migration"
+                    );
+                    self.emit(ctx, &[line]);
+                }
+            }
             Event::Done { .. } => self.bar.finish_and_clear(),
             _ => {}
         }
@@ -339,6 +355,7 @@ pub fn migrate(ctx: &mut Ctx, movement: Movement, target: &str) -> Result<(), Cl
     let url = ctx.database_url(&project)?;
     let mut backend = connect(ctx, &url)?;
     let options = ctx.options(&project);
+    stop_on_signals(&options.stop)?;
     let mut progress = Progress::new(
         ctx,
         &project,
@@ -356,9 +373,42 @@ pub fn migrate(ctx: &mut Ctx, movement: Movement, target: &str) -> Result<(), Cl
     finish(progress, result)
 }
 
-/// Returns the run's error, else the first failure to write its output.
+/// Makes SIGINT and SIGTERM ask the run to stop between two migrations
+/// instead of killing it in the middle of one, so that the running migration
+/// commits or rolls back and the log says what was applied. A second signal
+/// ends the process at once (128 + its number); the database then rolls the
+/// open transaction back.
+fn stop_on_signals(stop: &StopSignal) -> Result<(), CliError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let cannot = |e: std::io::Error| CliError::fail(format!("cannot watch for signals: {e}"));
+    let again = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Handlers run in the order registered: the first exits when an
+        // earlier signal already set `again`, the second sets it.
+        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&again))
+            .map_err(cannot)?;
+        signal_hook::flag::register(signal, Arc::clone(&again)).map_err(cannot)?;
+        let number = usize::try_from(signal).unwrap_or(1);
+        signal_hook::flag::register_usize(signal, stop.cell(), number).map_err(cannot)?;
+    }
+    Ok(())
+}
+
+/// Returns the run's error, else the first failure to write its output. An
+/// interrupted run exits 128 + the signal's number (130 SIGINT, 143 SIGTERM),
+/// as a shell reports a process the signal killed.
 fn finish<T>(progress: Progress<'_>, result: rev_migrate::Result<T>) -> Result<(), CliError> {
-    result?;
+    if let Err(error) = result {
+        let status = match &error {
+            MigrateError::Interrupted { signal, .. } => u8::try_from(128 + signal).ok(),
+            _ => None,
+        };
+        let mut error = CliError::from(error);
+        if let Some(status) = status {
+            error.status = status;
+        }
+        return Err(error);
+    }
     match progress.error {
         Some(error) => Err(error),
         None => Ok(()),
@@ -378,6 +428,7 @@ pub fn stamp(ctx: &mut Ctx, target: &str, purge: bool, sql: bool) -> Result<(), 
     }
     let url = ctx.database_url(&project)?;
     let mut backend = connect(ctx, &url)?;
+    stop_on_signals(&options.stop)?;
     let mut progress = Progress::new(
         ctx,
         &project,

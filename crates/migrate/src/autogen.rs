@@ -139,6 +139,7 @@ pub fn db_findings(project: &Project, options: &Options, url: &str) -> Result<Ve
                 list.join("\n  ")
             ),
             conflicts: Vec::new(),
+            hint: None,
         });
     }
     for note in found.notes {
@@ -147,6 +148,7 @@ pub fn db_findings(project: &Project, options: &Options, url: &str) -> Result<Ve
             kind: "db_drift",
             message: format!("the database differs from the migrations: {note}"),
             conflicts: Vec::new(),
+            hint: None,
         });
     }
     Ok(findings)

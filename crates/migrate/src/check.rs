@@ -42,6 +42,8 @@ pub struct Finding {
     pub message: String,
     /// For several heads: what the open branches do to each other.
     pub conflicts: Vec<Conflict>,
+    /// The fix, when there is one to name.
+    pub hint: Option<String>,
 }
 
 impl Finding {
@@ -51,6 +53,7 @@ impl Finding {
             kind,
             message,
             conflicts: Vec::new(),
+            hint: None,
         }
     }
 
@@ -60,7 +63,13 @@ impl Finding {
             kind,
             message,
             conflicts: Vec::new(),
+            hint: None,
         }
+    }
+
+    fn with_hint(mut self, hint: String) -> Self {
+        self.hint = Some(hint);
+        self
     }
 }
 
@@ -178,8 +187,132 @@ pub fn checksum_findings(project: &Project, options: &Options, url: Option<&str>
             return findings;
         }
     };
+    findings.extend(missing_file_findings(project, &rows, &applied));
     for edit in edited_applied(project, &rows, applied) {
         findings.push(Finding::error("edited_after_apply", edit.to_string()));
+    }
+    findings
+}
+
+/// Returns the findings about applied revisions that no file declares any
+/// more: a version-table row is an error (every later run fails on it); a
+/// revision that only the history records as applied last is a warning, since
+/// a squash or a deleted branch that was downgraded first leaves such rows too.
+pub fn missing_file_findings(
+    project: &Project,
+    rows: &[String],
+    applied: &[(String, String)],
+) -> Vec<Finding> {
+    let versions = project.versions_dir();
+    let mut findings = Vec::new();
+    for id in rows.iter().filter(|id| project.graph.get(id).is_none()) {
+        findings.push(
+            Finding::error(
+                "applied_file_missing",
+                format!(
+                    "the database is at revision `{id}`, which no file in {} declares: its migration file was deleted or renamed away",
+                    versions.display()
+                ),
+            )
+            .with_hint(format!(
+                "restore the file of `{id}` (e.g. from version control), or `rev stamp <revision> --purge` to set the version table to a revision that has a file"
+            )),
+        );
+    }
+    for (id, _) in applied
+        .iter()
+        .filter(|(id, _)| project.graph.get(id).is_none() && !rows.contains(id))
+    {
+        findings.push(
+            Finding::warning(
+                "history_file_missing",
+                format!(
+                    "the history records revision `{id}` as applied last, but no file in {} declares it",
+                    versions.display()
+                ),
+            )
+            .with_hint(format!(
+                "if `{id}` is still applied, restore its file; if it was squashed or removed on purpose, nothing needs doing"
+            )),
+        );
+    }
+    findings
+}
+
+/// Returns the findings about where the migration files should be: a
+/// versions directory that does not exist means a mistyped `migrations:`
+/// path in rev.ron (every command then sees no revision at all, and
+/// `rev upgrade` says there is nothing to do) or a fresh clone of a project
+/// whose empty directory git did not keep.
+pub fn layout_findings(project: &Project) -> Vec<Finding> {
+    let versions = project.versions_dir();
+    if versions.is_dir() {
+        return Vec::new();
+    }
+    let what = if versions.exists() {
+        "is not a directory"
+    } else {
+        "does not exist"
+    };
+    vec![Finding::error(
+        "missing_versions_dir",
+        format!(
+            "the versions directory {} {what} (rev.ron says `migrations: \"{}\"`): no migration file is read",
+            versions.display(),
+            project.config.migrations
+        ),
+    )
+    .with_hint(format!(
+        "fix `migrations` in rev.ron if it is mistyped; for a project with no revisions yet, `mkdir -p {}` (with a .gitkeep, since git keeps no empty directory)",
+        versions.display()
+    ))]
+}
+
+/// Returns the findings about `SqlFor` operations that have no text for the
+/// dialect of the configured database (known from the URL, without
+/// connecting): `rev upgrade` would refuse them there, so `rev check` says so
+/// first. Without a URL, or with one of no known dialect, nothing is checked.
+pub fn dialect_findings(project: &Project, url: Option<&str>) -> Vec<Finding> {
+    let Some(kind) = url.and_then(crate::url::dialect_of_url) else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    for file in &project.files {
+        let migration = &file.migration;
+        let lists = [
+            ("upgrade", Some(&migration.upgrade)),
+            ("downgrade", migration.downgrade.as_ref()),
+        ];
+        for (direction, ops) in lists {
+            for (at, op) in ops.into_iter().flatten().enumerate() {
+                let rev_schema::Operation::SqlFor(per) = op else {
+                    continue;
+                };
+                let text = match kind {
+                    rev_sql::DialectKind::Mssql => &per.mssql,
+                    rev_sql::DialectKind::Sqlite => &per.sqlite,
+                    rev_sql::DialectKind::Postgres => &per.postgres,
+                    rev_sql::DialectKind::Mysql => &per.mysql,
+                };
+                if text.is_some() {
+                    continue;
+                }
+                findings.push(
+                    Finding::error(
+                        "sql_for_missing_dialect",
+                        format!(
+                            "{}: revision {}: {direction} operation {} is a SqlFor without text for {kind}, the dialect of the configured database; `rev {direction}` would refuse it",
+                            file.path.display(),
+                            migration.id,
+                            at + 1
+                        ),
+                    )
+                    .with_hint(format!(
+                        "add `{kind}: \"...\"` to that SqlFor, or write Sql(\"...\") when one text fits every database"
+                    )),
+                );
+            }
+        }
     }
     findings
 }

@@ -79,6 +79,18 @@ pub enum MigrateError {
         /// What to do about statements that stayed applied, when some did.
         kept: Option<String>,
     },
+    /// A stop was asked for (SIGINT, SIGTERM); the step running then
+    /// committed or rolled back as a whole, and no later step ran. The lock
+    /// is released.
+    #[error("interrupted by {}: stopped before the next migration, {} not run; {}", signal_name(*.signal), counted(*.remaining), applied_so_far(.applied))]
+    Interrupted {
+        /// The number of the signal that asked to stop (2 SIGINT, 15 SIGTERM).
+        signal: usize,
+        /// The steps that completed (`upgrade <id>`).
+        applied: Vec<String>,
+        /// How many planned steps did not run.
+        remaining: usize,
+    },
     /// An applied migration's file changed since it was applied; nothing ran.
     #[error("{0}; nothing was run")]
     Edited(Box<crate::check::EditedMigration>),
@@ -166,6 +178,31 @@ fn applied_before(applied: &[String]) -> String {
     }
 }
 
+/// Returns a signal's usual name, for the two that stop a run.
+fn signal_name(signal: usize) -> String {
+    match signal {
+        2 => "SIGINT".to_owned(),
+        15 => "SIGTERM".to_owned(),
+        n => format!("signal {n}"),
+    }
+}
+
+fn counted(steps: usize) -> String {
+    if steps == 1 {
+        "1 step".to_owned()
+    } else {
+        format!("{steps} steps")
+    }
+}
+
+fn applied_so_far(applied: &[String]) -> String {
+    if applied.is_empty() {
+        "nothing was applied".to_owned()
+    } else {
+        format!("applied: {}", applied.join(", "))
+    }
+}
+
 impl MigrateError {
     /// Returns a usage error.
     pub fn usage(message: impl Into<String>, hint: Option<&str>) -> Self {
@@ -212,6 +249,9 @@ impl MigrateError {
             MigrateError::NotInvertible { .. } => "write a `downgrade: [...]` list in the file",
             MigrateError::Step { source, kept, .. } => {
                 return db_hint(source).map(str::to_owned).or_else(|| kept.clone())
+            }
+            MigrateError::Interrupted { .. } => {
+                "the database is consistent at the steps applied; run the same command again to go on"
             }
             MigrateError::NoUrl => "for a local SQLite file: --url sqlite://app.db",
             MigrateError::UnknownEnvironment { .. } | MigrateError::EmptyEnvironment(_) => {

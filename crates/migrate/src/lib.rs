@@ -24,7 +24,7 @@ pub use error::{MigrateError, Result};
 pub use fleet::{run_fleet, FleetEvent, FleetOptions, FleetReport, Job, Outcome, Status};
 pub use plan::{current_nodes, migration_script, schema_at, stamp_script, Movement};
 pub use rebase::{rebase, Rebase, Rebased};
-pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report};
+pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report, StopSignal};
 pub use url::{
     connect, database_url, database_urls, dialect_of_url, environment, missing_sqlite_file, redact,
     Environment,

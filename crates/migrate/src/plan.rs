@@ -294,7 +294,14 @@ pub fn stamp_script(
         Some((from, to)) => (rows_of(project, from)?, to),
         None => (Vec::new(), range),
     };
-    let rows = stamp_rows(project, to, &from, if purge { &[] } else { &from })?;
+    if purge {
+        // The script empties the version table first, so the stamp starts
+        // from nothing whatever `FROM` says.
+        let rows = stamp_rows(project, to, &from, &[])?;
+        let steps = stamp_steps(project, &[], &rows);
+        return Ok(rev_sql::offline_purge_script(dialect, tables, &steps));
+    }
+    let rows = stamp_rows(project, to, &from, &from)?;
     let steps = stamp_steps(project, &from, &rows);
     Ok(rev_sql::offline_script(dialect, tables, &steps))
 }

@@ -1,6 +1,8 @@
 //! The live loop, written once: lock → ensure the tables → read the rows →
 //! plan → apply each step → unlock, reporting progress through events.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rev_db::{Backend, DbError, Step, Tables};
@@ -25,7 +27,52 @@ pub struct Options {
     /// since it was applied (sqlx's rule): what the database holds is then
     /// not what the files say it holds.
     pub validate_checksums: bool,
+    /// Asked between two steps whether to stop: a signal handler (or another
+    /// thread) sets it, the running step commits or rolls back, and the run
+    /// returns [`MigrateError::Interrupted`].
+    pub stop: StopSignal,
 }
+
+/// A request to stop a run before its next step, shared with whoever sets it
+/// (the `rev` command line's SIGINT/SIGTERM handlers). Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicUsize>);
+
+impl StopSignal {
+    /// Returns a flag nobody has set.
+    pub fn new() -> Self {
+        StopSignal::default()
+    }
+
+    /// Returns the shared cell; a nonzero value (the signal's number) asks
+    /// the run to stop. Handlers that may only store an atomic, such as
+    /// `signal_hook::flag::register_usize`, write it directly.
+    pub fn cell(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.0)
+    }
+
+    /// Asks the run to stop, naming the signal (its number, nonzero) that asked.
+    pub fn request(&self, signal: usize) {
+        self.0.store(signal.max(1), Ordering::SeqCst);
+    }
+
+    /// Returns the signal that asked to stop, if one did.
+    pub fn requested(&self) -> Option<usize> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            signal => Some(signal),
+        }
+    }
+}
+
+impl PartialEq for StopSignal {
+    /// Two signals are equal when they share one flag.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StopSignal {}
 
 impl Default for Options {
     /// Returns rev's defaults: `rev_version`, `rev_history`, a 60 s lock timeout.
@@ -34,6 +81,7 @@ impl Default for Options {
             tables: Tables::default(),
             lock_timeout: Duration::from_secs(60),
             validate_checksums: true,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -49,6 +97,7 @@ impl Options {
             },
             lock_timeout: Duration::from_secs(config.lock_timeout_secs),
             validate_checksums: true,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -84,6 +133,13 @@ pub enum Event<'a> {
         step: &'a Step,
         /// The database's error.
         error: &'a DbError,
+    },
+    /// A stop was asked for; the run ends before the next step.
+    Interrupted {
+        /// How many steps committed.
+        applied: usize,
+        /// The number of the signal that asked.
+        signal: usize,
     },
     /// Every step committed.
     Done {
@@ -157,7 +213,7 @@ pub fn migrate(
         }
         let plan = plan(project, movement, target, &current)?;
         let steps = render_steps(project, backend.dialect(), &plan)?;
-        let mut report = run_steps(backend, &options.tables, &steps, on_event)?;
+        let mut report = run_steps(backend, options, &steps, on_event)?;
         report.from = rows;
         report.to = project.graph.ids(&plan.to);
         Ok(report)
@@ -186,7 +242,7 @@ pub fn stamp(
             let to = stamp_rows(project, target, &current, &current)?;
             (stamp_steps(project, &current, &to), to)
         };
-        let mut report = run_steps(backend, &options.tables, &steps, on_event)?;
+        let mut report = run_steps(backend, options, &steps, on_event)?;
         report.from = rows;
         report.to = project.graph.ids(&to);
         Ok(report)
@@ -207,16 +263,30 @@ fn with_lock<T>(
     Ok(value)
 }
 
-/// Runs steps one by one; on failure, says what was applied before it.
+/// Runs steps one by one; on failure, says what was applied before it. A
+/// stop request is honoured between steps only, so that the step running
+/// when it comes commits (or rolls back) as a whole.
 fn run_steps(
     backend: &mut dyn Backend,
-    tables: &Tables,
+    options: &Options,
     steps: &[Step],
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Report> {
+    let tables = &options.tables;
     on_event(Event::Planned { steps });
     let mut report = Report::default();
     for (index, step) in steps.iter().enumerate() {
+        if let Some(signal) = options.stop.requested() {
+            on_event(Event::Interrupted {
+                applied: report.applied.len(),
+                signal,
+            });
+            return Err(MigrateError::Interrupted {
+                signal,
+                applied: applied_names(&report),
+                remaining: steps.len() - index,
+            });
+        }
         on_event(Event::Started {
             step,
             index,
@@ -236,11 +306,7 @@ fn run_steps(
             };
             return Err(MigrateError::Step {
                 source: Box::new(error),
-                applied: report
-                    .applied
-                    .iter()
-                    .map(|a| format!("{} {}", a.direction, a.revision))
-                    .collect(),
+                applied: applied_names(&report),
                 kept,
             });
         }
@@ -256,6 +322,15 @@ fn run_steps(
         applied: report.applied.len(),
     });
     Ok(report)
+}
+
+/// Returns the steps a run applied so far, as `upgrade <id>`.
+fn applied_names(report: &Report) -> Vec<String> {
+    report
+        .applied
+        .iter()
+        .map(|a| format!("{} {}", a.direction, a.revision))
+        .collect()
 }
 
 /// Returns, for a step whose statements commit one by one, what to do about

@@ -20,6 +20,25 @@ pub use migration::{
     new_revision_id, now_rfc3339, replace_parents, slug, Acknowledged, Migration, ParseFailure,
 };
 
+/// The two migration-file readers, one at a time, for the property tests and
+/// fuzz targets that check they agree; [`Migration::parse`] is the one to use.
+#[doc(hidden)]
+pub mod readers {
+    use crate::Migration;
+
+    /// The fast reader of rev's own plain form: `None` where it gives up.
+    pub fn fast(text: &str) -> Option<Migration> {
+        crate::fast::from_str(text)
+    }
+
+    /// RON's reader with rev's extensions, and its error as text.
+    pub fn ron(text: &str) -> Result<Migration, String> {
+        crate::migration::ron_options()
+            .from_str(text)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Why a project could not be loaded or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
@@ -56,6 +75,16 @@ pub enum ProjectError {
         error: Box<BuildError>,
         /// Another file involved (the first declaration of a duplicate id).
         also: Option<PathBuf>,
+    },
+    /// A versions-directory entry named like a migration file cannot be one:
+    /// not a regular file (a directory, a device, a FIFO, a dangling
+    /// symlink), or larger than [`MAX_MIGRATION_FILE`].
+    #[error("{}: {reason}", path.display())]
+    NotAMigrationFile {
+        /// The entry.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: String,
     },
     /// There is no `rev.ron`.
     #[error("no config file at {}: run `rev init` or pass --config", .0.display())]
@@ -181,6 +210,7 @@ impl Project {
         Graph::build(&specs).map_err(|e| ProjectError::Invalid(e.to_string()))?;
 
         let dir = self.versions_dir();
+        self.may_create_versions_dir()?;
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         let name = match slug(&migration.message) {
             s if s.is_empty() => format!("{}.ron", migration.id),
@@ -202,6 +232,29 @@ impl Project {
     }
 }
 
+impl Project {
+    /// Refuses to create a versions directory under a migrations directory
+    /// that does not exist, unless it is the default `migrations` of a
+    /// project with no revisions yet (a fresh clone: git keeps no empty
+    /// directory). A mistyped `migrations:` in rev.ron would otherwise grow
+    /// a second, silent history beside the real one.
+    fn may_create_versions_dir(&self) -> Result<(), ProjectError> {
+        let migrations = self.root.join(&self.config.migrations);
+        if migrations.is_dir() {
+            return Ok(());
+        }
+        let default = Config::default().migrations;
+        if self.files.is_empty() && self.config.migrations == default {
+            return Ok(());
+        }
+        Err(ProjectError::Invalid(format!(
+            "the migrations directory {} does not exist; is `migrations: \"{}\"` in rev.ron mistyped? (create the directory to start a history there)",
+            migrations.display(),
+            self.config.migrations
+        )))
+    }
+}
+
 /// Returns what the graph needs to know of a migration.
 pub fn spec(migration: &Migration) -> RevisionSpec {
     RevisionSpec {
@@ -212,8 +265,23 @@ pub fn spec(migration: &Migration) -> RevisionSpec {
     }
 }
 
+/// The largest migration file rev reads: far above any real one, it keeps a
+/// file of generated junk (or a symlink to a huge file) from filling memory.
+pub const MAX_MIGRATION_FILE: u64 = 64 * 1024 * 1024;
+
+/// Returns whether a versions-directory entry is something an editor or the
+/// system leaves beside the files, never a migration: hidden files and
+/// directories (`.x.ron.swp`, Emacs's `.#x.ron` lock, often a dangling
+/// symlink), backups (`x.ron~`) and Emacs auto-saves (`#x.ron#`).
+fn is_editor_or_hidden(name: &str) -> bool {
+    name.starts_with('.') || name.ends_with('~') || (name.starts_with('#') && name.ends_with('#'))
+}
+
 /// Reads every `*.ron` file of a versions directory, sorted by file name.
-/// A missing directory holds no migrations.
+/// A missing directory holds no migrations. Editor lock and backup files and
+/// hidden entries are skipped; an entry named `*.ron` that is not a regular
+/// file (after following a symlink) is an error naming it, and no device or
+/// FIFO is ever opened.
 pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -223,14 +291,45 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_error(dir))?;
-        // The directory entry's type needs no extra stat call per file.
-        let is_file = entry
-            .file_type()
-            .is_ok_and(|t| t.is_file() || t.is_symlink());
         let name = entry.file_name();
-        if is_file && Path::new(&name).extension().is_some_and(|e| e == "ron") {
-            names.push(name);
+        let Some(text_name) = name.to_str() else {
+            // A name that is not UTF-8 is not one rev writes; only a
+            // `.ron` one could be meant as a migration.
+            if Path::new(&name).extension().is_some_and(|e| e == "ron") {
+                return Err(ProjectError::NotAMigrationFile {
+                    path: dir.join(&name),
+                    reason: "the file name is not UTF-8".to_owned(),
+                });
+            }
+            continue;
+        };
+        if is_editor_or_hidden(text_name) || !text_name.ends_with(".ron") {
+            continue;
         }
+        // The directory entry's type needs no extra stat call per file.
+        let file_type = entry.file_type().map_err(io_error(&entry.path()))?;
+        if file_type.is_file() {
+            names.push(name);
+            continue;
+        }
+        let path = dir.join(&name);
+        let reason = if file_type.is_symlink() {
+            match fs::metadata(&path) {
+                // A symlink to a regular file is read like one.
+                Ok(target) if target.is_file() => {
+                    names.push(name);
+                    continue;
+                }
+                Ok(target) => format!(
+                    "a symlink to {}, not to a regular file",
+                    kind_of(&target.file_type())
+                ),
+                Err(e) => format!("a symlink that cannot be followed: {e}"),
+            }
+        } else {
+            format!("{}, not a regular file", kind_of(&file_type))
+        };
+        return Err(ProjectError::NotAMigrationFile { path, reason });
     }
     // All files share the directory, so ordering the names orders the paths;
     // comparing whole paths component by component costs far more.
@@ -283,6 +382,30 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
     Ok(files)
 }
 
+/// Returns what a file type is, for an error message.
+fn kind_of(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_symlink() {
+        "a symlink"
+    } else {
+        "a special file"
+    }
+}
+
 fn read_migration(path: PathBuf, buffer: &mut Vec<u8>) -> Result<MigrationFile, ProjectError> {
     buffer.clear();
     // Reading through `Take` skips the size-hint stat that fs::read does: one
@@ -291,8 +414,20 @@ fn read_migration(path: PathBuf, buffer: &mut Vec<u8>) -> Result<MigrationFile, 
         Ok(file) => file,
         Err(e) => return Err(io_error(&path)(e)),
     };
-    if let Err(e) = io::Read::read_to_end(&mut io::Read::take(file, u64::MAX), buffer) {
+    // Reading one byte past the bound tells a file over it without a stat
+    // call, and bounds what a file swapped in after the listing can cost.
+    if let Err(e) = io::Read::read_to_end(&mut io::Read::take(file, MAX_MIGRATION_FILE + 1), buffer)
+    {
         return Err(io_error(&path)(e));
+    }
+    if buffer.len() as u64 > MAX_MIGRATION_FILE {
+        return Err(ProjectError::NotAMigrationFile {
+            path,
+            reason: format!(
+                "larger than {} MiB, far beyond any migration file",
+                MAX_MIGRATION_FILE / (1024 * 1024)
+            ),
+        });
     }
     let text = match std::str::from_utf8(buffer) {
         Ok(text) => text,
@@ -352,12 +487,7 @@ fn build_graph_from(
             BuildError::BadLabel { label, .. } => ("branch_labels", label.as_str()),
             BuildError::Cycle { .. } => ("parents", ""),
         };
-        let field_at = text.find(field).unwrap_or(0);
-        let (line, col) = if value.is_empty() {
-            migration::locate(&text, field, 0)
-        } else {
-            migration::locate(&text, &format!("\"{value}\""), field_at)
-        };
+        let (line, col) = migration::locate_field(&text, field, value);
         let also = match &error {
             BuildError::DuplicateId { first, .. } => files.get(*first).map(|f| f.path.clone()),
             _ => None,

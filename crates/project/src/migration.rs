@@ -265,6 +265,103 @@ pub(crate) fn locate(text: &str, needle: &str, after: usize) -> (usize, usize) {
     }
 }
 
+/// Returns `text` with comments and the insides of strings blanked out byte
+/// for byte (a string keeps its opening quote), so that searching it finds
+/// only code, at the same byte offsets as in `text`.
+fn code_only(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut at = 0;
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for b in out.iter_mut().take(to).skip(from) {
+            *b = b' ';
+        }
+    };
+    while let Some(&b) = bytes.get(at) {
+        match (b, bytes.get(at + 1)) {
+            (b'/', Some(b'/')) => {
+                let end = bytes
+                    .iter()
+                    .skip(at)
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |n| at + n);
+                blank(&mut out, at, end);
+                at = end;
+            }
+            (b'/', Some(b'*')) => {
+                let end = text
+                    .get(at + 2..)
+                    .and_then(|rest| rest.find("*/"))
+                    .map_or(bytes.len(), |n| at + 2 + n + 2);
+                blank(&mut out, at, end);
+                at = end;
+            }
+            (b'"', _) => {
+                let mut end = at + 1;
+                while let Some(&c) = bytes.get(end) {
+                    end += 1;
+                    match c {
+                        b'\\' => end += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+                let end = end.min(bytes.len());
+                blank(&mut out, at + 1, end);
+                at = end;
+            }
+            _ => at += 1,
+        }
+    }
+    out
+}
+
+/// Returns the 1-based line and column of the field `field`'s key in
+/// `text`, or of the string `"value"` inside that field when `value` is not
+/// empty; comments and strings are skipped, so a field name in a comment
+/// never gets the blame. Falls back to (1, 1) when neither is found.
+pub(crate) fn locate_field(text: &str, field: &str, value: &str) -> (usize, usize) {
+    let code = code_only(text);
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let key = code
+        .windows(field.len().max(1))
+        .enumerate()
+        .find_map(|(at, window)| {
+            let before_ok = at == 0 || code.get(at - 1).is_some_and(|&b| !is_ident(b));
+            let after = code.get(at + field.len()..).unwrap_or_default();
+            let colon = after.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
+            (window == field.as_bytes() && before_ok && colon).then_some(at)
+        });
+    let Some(key) = key else {
+        return (1, 1);
+    };
+    let at = if value.is_empty() {
+        key
+    } else {
+        let needle = format!("\"{value}\"");
+        let mut found = None;
+        let mut from = key;
+        while let Some(n) = text.get(from..).and_then(|rest| rest.find(&needle)) {
+            // Only a string that starts in code is the value, not one in a comment.
+            if code.get(from + n) == Some(&b'"') {
+                found = Some(from + n);
+                break;
+            }
+            from += n + 1;
+        }
+        found.unwrap_or(key)
+    };
+    position(text, at)
+}
+
+/// Returns the 1-based line and column of a byte offset.
+fn position(text: &str, at: usize) -> (usize, usize) {
+    let before = text.get(..at).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,5 +409,13 @@ mod tests {
         let text = "a\n  bc \"x\"\n";
         assert_eq!(locate(text, "\"x\"", 0), (2, 6));
         assert_eq!(locate(text, "zz", 0), (1, 1));
+    }
+
+    #[test]
+    fn locate_field_skips_comments_and_strings() {
+        let text = "// parents: [\"x\"] moved\nMigration(\n    message: \"parents: \\\"x\\\"\",\n    /* parents: [\"x\"] */ parents: [\"y\", \"x\"],\n)\n";
+        assert_eq!(locate_field(text, "parents", "x"), (4, 41));
+        assert_eq!(locate_field(text, "parents", ""), (4, 26));
+        assert_eq!(locate_field(text, "depends_on", "x"), (1, 1));
     }
 }

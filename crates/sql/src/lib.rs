@@ -14,7 +14,7 @@ pub mod script;
 pub mod sqlite;
 pub mod version;
 
-pub use script::offline_script;
+pub use script::{offline_purge_script, offline_script};
 pub use version::{VersionChange, VersionTables};
 
 /// Returns the dialect of `kind`.

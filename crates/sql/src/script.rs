@@ -107,6 +107,29 @@ impl Writer<'_> {
 /// change and history row then get a transaction of their own), and last
 /// the dialect's epilogue.
 pub fn offline_script(dialect: &dyn Dialect, tables: &VersionTables, steps: &[Step]) -> String {
+    write_script(dialect, tables, steps, false)
+}
+
+/// Returns the script of `rev stamp --purge --sql`: [`offline_script`] of the
+/// stamp steps, with every row of the version table deleted first, in the
+/// first step's transaction, so that the table is never left empty by a
+/// script that stops half-way. A script has no database to read the rows
+/// from, so it removes them all, rows naming no file included, as a live
+/// `--purge` does.
+pub fn offline_purge_script(
+    dialect: &dyn Dialect,
+    tables: &VersionTables,
+    steps: &[Step],
+) -> String {
+    write_script(dialect, tables, steps, true)
+}
+
+fn write_script(
+    dialect: &dyn Dialect,
+    tables: &VersionTables,
+    steps: &[Step],
+    purge: bool,
+) -> String {
     let mut w = Writer {
         dialect,
         out: String::new(),
@@ -138,6 +161,16 @@ pub fn offline_script(dialect: &dyn Dialect, tables: &VersionTables, steps: &[St
     }
     w.end_batch();
     w.guarded = true;
+    let purge_all = format!("DELETE FROM {}", tables.version_name(dialect));
+    let mut purge_pending = purge;
+    if purge && steps.first().is_none_or(|step| !step.transactional) {
+        w.line("-- Purge the version table");
+        w.begin();
+        w.statement(&purge_all);
+        w.commit();
+        w.end_batch();
+        purge_pending = false;
+    }
     for step in steps {
         let note = if step.transactional {
             ""
@@ -151,6 +184,10 @@ pub fn offline_script(dialect: &dyn Dialect, tables: &VersionTables, steps: &[St
         ));
         if step.transactional {
             w.begin();
+            if purge_pending {
+                w.statement(&purge_all);
+                purge_pending = false;
+            }
         }
         for (index, statement) in step.statements.iter().enumerate() {
             // The first statement may share the batch that opens the transaction.
