@@ -264,3 +264,21 @@ proptest! {
         prop_assert!(shown.contains("127.0.0.1"), "{}", shown);
     }
 }
+
+/// Found by `benches/fuzz.sh` (fuzz/regressions/url_redact): a password that
+/// is itself a URL.
+#[test]
+fn a_password_that_looks_like_a_url_stays_hidden() {
+    let password = "sqlite://rev.db";
+    let encoded = "sqlite%3A%2F%2Frev%2Edb";
+    for url in [
+        format!("postgres://user:{password}@127.0.0.1:5432/db"),
+        format!("mysql://user:{encoded}@host/db?"),
+        format!("server=tcp:h,1433;database=d;user id=u;password={{{password}}}"),
+    ] {
+        let shown = rev_db::url::redact(&url);
+        assert!(!shown.contains(password), "{url} -> {shown}");
+        let parsed = format!("{:?}", rev_db::DatabaseUrl::parse(&url));
+        assert!(!parsed.contains(password), "{url} -> {parsed}");
+    }
+}
