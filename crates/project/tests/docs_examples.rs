@@ -13,7 +13,6 @@
 //! - anything else — one or more operations (`CreateTable(..)`, `Sql(..)`, ...),
 //!   wrapped into the `upgrade` list of a migration and read as one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // a test may panic
 
 use std::fs;
 use std::path::{Path, PathBuf};
