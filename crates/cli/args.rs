@@ -226,6 +226,13 @@ pub enum Command {
         #[arg(long)]
         sql: bool,
     },
+    /// Print a shell completion script: `rev completions bash > ~/.local/share/bash-completion/completions/rev`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `rev man > ~/.local/share/man/man1/rev.1`.
+    Man,
     /// Report graph problems, several heads, edited applied migrations and model drift.
     Check {
         /// Also compare the live database with the migrations at its current
@@ -252,6 +259,8 @@ impl Command {
             Command::Downgrade { .. } => "downgrade",
             Command::Stamp { .. } => "stamp",
             Command::Check { .. } => "check",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
         }
     }
 }

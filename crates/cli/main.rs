@@ -8,6 +8,7 @@ mod database;
 mod error;
 mod inspect;
 mod render;
+mod shell;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -132,7 +133,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // Commands that print only progress or a script refuse --format json
     // rather than print text to a script that expects JSON.
     let text_only = match &command {
-        Command::Init { .. } => true,
+        Command::Init { .. } | Command::Completions { .. } | Command::Man => true,
         Command::Upgrade { sql, .. } | Command::Downgrade { sql, .. } => *sql,
         _ => false,
     };
@@ -166,6 +167,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             message,
             rev_id,
         } => author::merge(&mut ctx, revisions, message, rev_id.as_deref())?,
+        Command::Completions { shell } => shell::completions(&mut ctx, *shell)?,
+        Command::Man => shell::man(&mut ctx)?,
         Command::Heads => inspect::heads(&mut ctx)?,
         Command::Branches => inspect::branches(&mut ctx)?,
         Command::History { range } => inspect::history(&mut ctx, range.as_deref())?,
