@@ -6,5 +6,6 @@ mod test_autogenerate;
 mod test_cli;
 mod test_mssql_scripts;
 mod test_offline;
+mod test_polish;
 mod test_servers;
 mod test_sqlite;

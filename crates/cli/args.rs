@@ -22,8 +22,10 @@ const GLOBAL: &str = "Global options";
   rev upgrade heads --plan                 what would run against the database
   rev upgrade heads                        run it
   rev upgrade heads --sql > deploy.sql     a script instead (--dialect without a URL)
-  rev downgrade -1                         un-apply the last revision
+  rev downgrade ae10                       un-apply the revisions after ae10
   rev history -v                           revisions with parents and files
+  rev history -r current:                  from the database's revision to the heads
+  rev completions bash                     a completion script; `rev man` prints the man page
 
 Targets: base, heads, head, an id or unique prefix, a branch label, <label>@head,
 +N, -N, <rev>+N, <label>@-N, ...  Exit status: 0 ok, 1 failure, 2 usage error."
@@ -176,7 +178,7 @@ pub enum Command {
     Branches,
     /// List revisions, newest first.
     History {
-        /// A range FROM:TO (either end may be left out).
+        /// A range FROM:TO (either end may be left out; `current` is the database's revision).
         #[arg(short = 'r', long = "rev-range", value_name = "FROM:TO")]
         range: Option<String>,
     },

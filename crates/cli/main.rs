@@ -28,6 +28,8 @@ pub struct Ctx {
     out: io::BufWriter<io::StdoutLock<'static>>,
     /// Whether stdout is a terminal, where each line shows as it is printed.
     live: bool,
+    /// Whether stdout gets colour (a terminal without NO_COLOR, or CLICOLOR_FORCE).
+    pub colour: bool,
     /// The subcommand's name, for messages.
     pub command_name: &'static str,
 }
@@ -123,7 +125,9 @@ impl Ctx {
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let stdout = io::stdout();
     let live = stdout.is_terminal();
+    let colour = render::colour_for(&stdout);
     let mut ctx = Ctx {
+        colour,
         command_name: cli.command.name(),
         cli,
         out: io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
@@ -239,11 +243,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if error.status == 0 => ExitCode::SUCCESS,
         Err(error) => {
-            let mut err = io::stderr().lock();
-            let _ = writeln!(err, "error: {}", error.message);
-            if let Some(hint) = &error.hint {
-                let _ = writeln!(err, "hint: {hint}");
-            }
+            render::error(&error.message, error.hint.as_deref());
             ExitCode::from(error.status)
         }
     }
