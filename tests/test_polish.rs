@@ -267,7 +267,7 @@ fn drift_and_autogenerate_explain_their_signs() {
     ]);
     assert!(
         out.starts_with(
-            "Detected + table users\n(+ the new revision adds it, - drops it, ~ changes it; from the models' point of view)\n"
+            "Detected + table users\n(+ added, - dropped, ~ changed by the new revision)\n"
         ),
         "{out}"
     );

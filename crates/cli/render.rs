@@ -167,8 +167,7 @@ pub const DB_DRIFT_LEGEND: &str =
     "(+ only in the database, - only in the migrations, ~ differs between them)";
 
 /// Explains the signs of what `rev revision --autogenerate` detected.
-pub const AUTOGENERATE_LEGEND: &str =
-    "(+ the new revision adds it, - drops it, ~ changes it; from the models' point of view)";
+pub const AUTOGENERATE_LEGEND: &str = "(+ added, - dropped, ~ changed by the new revision)";
 
 /// Returns whether colour goes to this stream: a terminal, unless NO_COLOR is
 /// set, or anything when CLICOLOR_FORCE is (what clap itself reads). A pipe
