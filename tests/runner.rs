@@ -10,6 +10,7 @@ mod test_fleets;
 mod test_import;
 mod test_mssql_scripts;
 mod test_offline;
+mod test_polish;
 mod test_servers;
 mod test_signals;
 mod test_sqlite;

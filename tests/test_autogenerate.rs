@@ -300,11 +300,13 @@ fn sqlite_round_trip_from_the_database() {
     Detected + index ix_posts_editor on posts
     Detected + foreign key fk_posts_editor on posts -> users
     Detected - column users.born
+    (+ added, - dropped, ~ changed by the new revision)
     Created revision r2: migrations/versions/r2_second.ron
     ");
     assert_snapshot!(drift, @r"
     error: the database differs from what the migrations build at its current revision (r1); changed by hand?
       + column users.nickname
+    (+ only in the database, - only in the migrations, ~ differs between them)
     [exit 1]
     ");
     assert_snapshot!("first_revision", migration_file(&env, "r1_first.ron"));
@@ -327,11 +329,13 @@ fn postgres_round_trip_from_the_database() {
     Detected + index ix_posts_editor on posts
     Detected + foreign key fk_posts_editor on posts -> users
     Detected - column users.born
+    (+ added, - dropped, ~ changed by the new revision)
     Created revision r2: migrations/versions/r2_second.ron
     ");
     assert_snapshot!(drift, @r"
     error: the database differs from what the migrations build at its current revision (r1); changed by hand?
       + column users.nickname
+    (+ only in the database, - only in the migrations, ~ differs between them)
     [exit 1]
     ");
     // The database is read in its own dialect, and yet gives the same migration as SQLite.
@@ -354,11 +358,13 @@ fn mysql_round_trip_from_the_database() {
     Detected + index ix_posts_editor on posts
     Detected + foreign key fk_posts_editor on posts -> users
     Detected - column users.born
+    (+ added, - dropped, ~ changed by the new revision)
     Created revision r2: migrations/versions/r2_second.ron
     ");
     assert_snapshot!(drift, @r"
     error: the database differs from what the migrations build at its current revision (r1); changed by hand?
       + column users.nickname
+    (+ only in the database, - only in the migrations, ~ differs between them)
     [exit 1]
     ");
     assert_snapshot!("second_revision", second);

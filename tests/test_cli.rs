@@ -46,19 +46,21 @@ fn init_in_the_current_directory_does_not_say_cd_dot() {
     Created migrations/versions
     Created models
     Created .env.example
-    Next: rev revision -m "create users"
+    Created .gitignore
+    Next: cp .env.example .env   # then edit DATABASE_URL in .env
+          rev revision -m "create users"
     [exit 0]
     "#);
     let env = TestEnv::empty();
     let run = env.rev(&["init", "app", "--dialect", "postgresql"]);
     assert!(
         run.stdout
-            .ends_with("Next: cd app && rev revision -m \"create users\"\n"),
+            .ends_with("Next: cd app && cp .env.example .env   # then edit DATABASE_URL in .env\n      rev revision -m \"create users\"\n"),
         "{}",
         run.all()
     );
     let example = std::fs::read_to_string(env.path().join("app/.env.example")).unwrap();
-    assert!(example.starts_with("DATABASE_URL=postgres://"), "{example}");
+    assert!(example.contains("\nDATABASE_URL=postgres://"), "{example}");
 }
 
 #[test]
@@ -143,7 +145,7 @@ fn no_database_configured_says_how_to_name_one() {
     without_url(&env);
     assert_snapshot!(env.rev(&["upgrade", "heads"]).all(), @r"
     error: no database URL: pass --url, set DATABASE_URL, or set `url` in rev.ron
-    hint: for a local SQLite file: --url sqlite://app.db
+    hint: copy .env.example to .env and edit it, or pass --url sqlite://rev.db
     [exit 1]
     ");
     // A script in a guessed dialect would be worse than none.

@@ -199,7 +199,7 @@ fn history_and_branches_as_text() {
     [exit 0]
     ");
     assert_snapshot!(env.rev(&["history", "-r", "nope"]).all(), @r"
-    error: invalid range `nope`: expected FROM:TO, e.g. base:heads, ae10:, :ae10
+    error: invalid range `nope`: expected FROM:TO, e.g. base:heads, ae10:, :ae10, current:
     [exit 2]
     ");
 }

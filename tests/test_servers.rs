@@ -1102,3 +1102,65 @@ fn postgres_script_stops_at_a_failed_non_transactional_statement() {
     assert_eq!(live.versions(), ["a1"], "{script}");
     assert!(!out.status.success(), "{script}");
 }
+
+/// MariaDB stores `length(title) > 0` as ``octet_length(`title`) > 0``: the
+/// same check, so neither `rev check --db` nor `--autogenerate --from-db`
+/// sees drift; a check really changed by hand shows both expressions.
+#[test]
+fn mariadb_check_expressions_compare_in_a_normalised_form() {
+    let Some(live) = LiveEnv::new(Server::Mariadb) else {
+        return;
+    };
+    std::fs::write(
+        live.env.path().join("models").join("app.ron"),
+        r#"[
+    Table(name: "posts", columns: [
+        Column(name: "id", type: Integer, primary_key: true),
+        Column(name: "title", type: String(100), nullable: false),
+    ], checks: [
+        Check(name: "ck_posts_title", expr: "length(title) > 0"),
+    ]),
+]"#,
+    )
+    .unwrap();
+    live.ok(&[
+        "revision",
+        "--autogenerate",
+        "-m",
+        "posts",
+        "--rev-id",
+        "p1",
+    ]);
+    live.ok(&["upgrade", "heads"]);
+    let stored = live.db.column(
+        "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() AND CONSTRAINT_NAME = 'ck_posts_title'",
+    );
+    assert_eq!(stored, ["octet_length(`title`) > 0"]);
+    let run = live.rev(&["check", "--db"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = live.rev(&["revision", "--autogenerate", "--from-db", "-m", "again"]);
+    assert_eq!(
+        run.all(),
+        "No changes: the models match the database; nothing written\n[exit 0]"
+    );
+    live.db
+        .exec("ALTER TABLE posts DROP CONSTRAINT ck_posts_title");
+    live.db
+        .exec("ALTER TABLE posts ADD CONSTRAINT ck_posts_title CHECK (length(title) > 1)");
+    let run = live.rev(&["check", "--db"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let out = run.all();
+    assert!(
+        out.contains(
+            "~ check ck_posts_title on posts: the migrations have `length(title) > 0`, \
+             the database `octet_length(`title`) > 1`"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("- constraint"), "{out}");
+    assert!(
+        out.contains("(+ only in the database, - only in the migrations, ~ differs between them)"),
+        "{out}"
+    );
+}

@@ -394,6 +394,7 @@ fn autogenerate_round_trip_on_sqlite() {
     .unwrap();
     assert_snapshot!(env.rev(&["revision", "--autogenerate", "-m", "authors", "--rev-id", "g1"]).all(), @r"
     Detected + table authors
+    (+ added, - dropped, ~ changed by the new revision)
     Created revision g1: migrations/versions/g1_authors.ron
     [exit 0]
     ");

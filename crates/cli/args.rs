@@ -22,9 +22,11 @@ const GLOBAL: &str = "Global options";
   rev upgrade heads --plan                 what would run against the database
   rev upgrade heads                        run it
   rev upgrade heads --sql > deploy.sql     a script instead (--dialect without a URL)
-  rev downgrade -1                         un-apply the last revision
+  rev downgrade ae10                       un-apply the revisions after ae10
   rev history -v                           revisions with parents and files
   rev upgrade heads --env prod             every database of an environment of rev.ron
+  rev history -r current:                  from the database's revision to the heads
+  rev completions bash                     a completion script; `rev man` prints the man page
 
 Targets: base, heads, head, an id or unique prefix, a branch label, <label>@head,
 +N, -N, <rev>+N, <label>@-N, ...  Exit status: 0 ok, 1 failure, 2 usage error."
@@ -201,7 +203,7 @@ pub enum Command {
     Branches,
     /// List revisions, newest first.
     History {
-        /// A range FROM:TO (either end may be left out).
+        /// A range FROM:TO (either end may be left out; `current` is the database's revision).
         #[arg(short = 'r', long = "rev-range", value_name = "FROM:TO")]
         range: Option<String>,
     },
@@ -254,6 +256,13 @@ pub enum Command {
     /// Bring another tool's history over as rev migrations.
     #[command(subcommand)]
     Import(ImportFrom),
+    /// Print a shell completion script: `rev completions bash > ~/.local/share/bash-completion/completions/rev`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `rev man > ~/.local/share/man/man1/rev.1`.
+    Man,
     /// Report graph problems, several heads, edited applied migrations and model drift.
     Check {
         /// Also compare the live database with the migrations at its current
@@ -282,6 +291,8 @@ impl Command {
             Command::Stamp { .. } => "stamp",
             Command::Check { .. } => "check",
             Command::Import(_) => "import",
+            Command::Completions { .. } => "completions",
+            Command::Man => "man",
         }
     }
 }

@@ -99,7 +99,7 @@ pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> 
     };
     let revised = rev_migrate::new_revision(&project, &ctx.options(&project), &ask)?;
     for note in &revised.notes {
-        eprintln!("warning: {note}");
+        crate::render::warning(note);
     }
     let Some((migration, path)) = revised.written else {
         if !ctx.cli.quiet {
@@ -114,6 +114,9 @@ pub fn revision(ctx: &mut Ctx, args: &RevisionArgs<'_>) -> Result<(), CliError> 
     if !ctx.cli.quiet && ctx.format(&[Format::Text, Format::Json])? == Format::Text {
         for op in &revised.detected {
             ctx.line(&format!("Detected {}", rev_migrate::autogen::summary(op)))?;
+        }
+        if !revised.detected.is_empty() {
+            ctx.line(crate::render::AUTOGENERATE_LEGEND)?;
         }
     }
     report_written(ctx, &migration, &path, "revision", &[])
@@ -183,7 +186,11 @@ pub fn init(ctx: &mut Ctx, dir: &Path) -> Result<(), CliError> {
         } else {
             format!("cd {} && ", dir.display())
         };
-        ctx.line(&format!("Next: {cd}rev revision -m \"create users\""))?;
+        // DATABASE_URL in .env overrides rev.ron's url; the example is the way in.
+        ctx.line(&format!(
+            "Next: {cd}cp .env.example .env   # then edit DATABASE_URL in .env"
+        ))?;
+        ctx.line("      rev revision -m \"create users\"")?;
     }
     Ok(())
 }

@@ -68,13 +68,19 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         ctx.json(&findings_json(&findings, failed))?;
     } else {
         for f in &findings {
-            ctx.line(&format!("{}: {}", f.severity.as_str(), f.message))?;
+            crate::render::finding(ctx, f.severity.as_str(), &f.message)?;
             for line in crate::render::conflict_lines(&f.conflicts) {
                 ctx.line(&format!("  {line}"))?;
             }
             if let Some(hint) = &f.hint {
                 ctx.line(&format!("  hint: {hint}"))?;
             }
+        }
+        if findings
+            .iter()
+            .any(|f| f.kind == "db_drift" && f.message.contains("\n  "))
+        {
+            ctx.line(crate::render::DB_DRIFT_LEGEND)?;
         }
         if findings.is_empty() && !ctx.cli.quiet {
             let count = match project.graph.len() {

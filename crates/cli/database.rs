@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::args::Format;
 use crate::error::CliError;
-use crate::render::{describe, revision_json, verbose_block};
+use crate::render::{self, describe, revision_json, verbose_block};
 use crate::Ctx;
 
 /// Returns the dialect of offline scripts: `--dialect`, else the URL's. Without
@@ -303,17 +303,26 @@ impl<'p> Progress<'p> {
                 let mut lines = Vec::new();
                 if !self.quiet {
                     let message = self.message(&step.revision);
-                    lines.push(if step.direction == rev_migrate::Direction::Stamp {
-                        stamp_line(step, message)
+                    let (style, line) = if step.direction == rev_migrate::Direction::Stamp {
+                        (render::style::STAMP, stamp_line(step, message))
                     } else {
-                        format!(
+                        let style = if step.direction == rev_migrate::Direction::Downgrade {
+                            render::style::DOWNGRADE
+                        } else {
+                            render::style::UPGRADE
+                        };
+                        let line = format!(
                             "{:<9} {} {} ({} ms)",
                             step.direction.as_str(),
                             step.revision,
                             message,
                             duration.as_millis()
-                        )
-                    });
+                        );
+                        (style, line)
+                    };
+                    // The direction's column (9 wide) carries the colour.
+                    let (word, rest) = line.split_at_checked(9).unwrap_or((&line, ""));
+                    lines.push(format!("{}{rest}", render::paint(ctx.colour, style, word)));
                 }
                 if self.verbose && step.direction != rev_migrate::Direction::Stamp {
                     for statement in &step.statements {

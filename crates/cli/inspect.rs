@@ -1,5 +1,5 @@
-//! Commands that read the migration files alone: heads, branches, history,
-//! show, graph.
+//! Commands that read the migration files: heads, branches, history, show,
+//! graph. Only `history -r` with `current` as an end reads the database too.
 
 use std::fmt::Write as _;
 
@@ -59,14 +59,37 @@ pub fn branches(ctx: &mut Ctx) -> Result<(), CliError> {
     })
 }
 
-/// Resolves one end of a `FROM:TO` range; `None` leaves it open.
+/// Returns the revisions the database's version rows name (none at base).
+/// A SQLite file that does not exist yet is at base, and is not created.
+fn current_nodes(ctx: &Ctx, project: &Project) -> Result<Vec<NodeIndex>, CliError> {
+    let url = ctx.database_url(project)?;
+    if rev_migrate::missing_sqlite_file(&url).is_some() {
+        return Ok(Vec::new());
+    }
+    let mut backend = rev_migrate::connect(&url)?;
+    let rows = rev_migrate::current(backend.as_mut(), &ctx.options(project))?;
+    Ok(rev_migrate::current_nodes(project, &rows)?)
+}
+
+/// Resolves one end of a `FROM:TO` range; `None` leaves it open. `current`
+/// is the database's revisions: as FROM at base it leaves the range open, as
+/// TO at base it makes the range empty.
 fn range_end(
+    ctx: &Ctx,
     project: &Project,
     text: &str,
     open: &str,
 ) -> Result<Option<Vec<NodeIndex>>, CliError> {
     if text.is_empty() || text == open {
         return Ok(None);
+    }
+    if text == "current" {
+        let nodes = current_nodes(ctx, project)?;
+        return Ok(if nodes.is_empty() && open == "base" {
+            None
+        } else {
+            Some(nodes)
+        });
     }
     let target = Target::parse(text)?;
     match project.graph.resolve(&target, &[])? {
@@ -83,11 +106,11 @@ pub fn history(ctx: &mut Ctx, range: Option<&str>) -> Result<(), CliError> {
         Some(range) => {
             let Some((from, to)) = range.split_once(':') else {
                 return Err(CliError::usage(format!(
-                    "invalid range `{range}`: expected FROM:TO, e.g. base:heads, ae10:, :ae10"
+                    "invalid range `{range}`: expected FROM:TO, e.g. base:heads, ae10:, :ae10, current:"
                 )));
             };
-            let from = range_end(&project, from, "base")?;
-            let to = range_end(&project, to, "heads")?;
+            let from = range_end(ctx, &project, from, "base")?;
+            let to = range_end(ctx, &project, to, "heads")?;
             project.graph.history_range(from.as_deref(), to.as_deref())
         }
     };

@@ -11,6 +11,7 @@ mod import;
 mod inspect;
 mod rebase;
 mod render;
+mod shell;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ pub struct Ctx {
     out: io::BufWriter<io::StdoutLock<'static>>,
     /// Whether stdout is a terminal, where each line shows as it is printed.
     live: bool,
+    /// Whether stdout gets colour (a terminal without NO_COLOR, or CLICOLOR_FORCE).
+    pub colour: bool,
     /// The subcommand's name, for messages.
     pub command_name: &'static str,
 }
@@ -138,7 +141,9 @@ impl Ctx {
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let stdout = io::stdout();
     let live = stdout.is_terminal();
+    let colour = render::colour_for(&stdout);
     let mut ctx = Ctx {
+        colour,
         command_name: cli.command.name(),
         cli,
         out: io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
@@ -148,7 +153,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
     // Commands that print only progress or a script refuse --format json
     // rather than print text to a script that expects JSON.
     let text_only = match &command {
-        Command::Init { .. } => true,
+        Command::Init { .. } | Command::Completions { .. } | Command::Man => true,
         Command::Upgrade { sql, .. } | Command::Downgrade { sql, .. } => *sql,
         _ => false,
     };
@@ -199,6 +204,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             onto,
             allow_conflicts,
         } => rebase::rebase(&mut ctx, branch, onto, *allow_conflicts)?,
+        Command::Completions { shell } => shell::completions(&mut ctx, *shell)?,
+        Command::Man => shell::man(&mut ctx)?,
         Command::Heads => inspect::heads(&mut ctx)?,
         Command::Branches => inspect::branches(&mut ctx)?,
         Command::History { range } => inspect::history(&mut ctx, range.as_deref())?,
@@ -274,11 +281,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if error.status == 0 => ExitCode::SUCCESS,
         Err(error) => {
-            let mut err = io::stderr().lock();
-            let _ = writeln!(err, "error: {}", error.message);
-            if let Some(hint) = &error.hint {
-                let _ = writeln!(err, "hint: {hint}");
-            }
+            render::error(&error.message, error.hint.as_deref());
             ExitCode::from(error.status)
         }
     }

@@ -197,3 +197,84 @@ pub fn conflict_json(c: &rev_migrate::Conflict) -> Value {
         "right": side(&c.right),
     })
 }
+
+/// Explains the signs of `rev check --db`'s drift lines, printed once after them.
+pub const DB_DRIFT_LEGEND: &str =
+    "(+ only in the database, - only in the migrations, ~ differs between them)";
+
+/// Explains the signs of what `rev revision --autogenerate` detected.
+pub const AUTOGENERATE_LEGEND: &str = "(+ added, - dropped, ~ changed by the new revision)";
+
+/// Returns whether colour goes to this stream: a terminal, unless NO_COLOR is
+/// set, or anything when CLICOLOR_FORCE is (what clap itself reads). A pipe
+/// or file never gets colour.
+pub fn colour_for(stream: &impl anstream::stream::RawStream) -> bool {
+    !matches!(
+        anstream::AutoStream::choice(stream),
+        anstream::ColorChoice::Never
+    )
+}
+
+/// Styles of the words that carry the meaning of a line.
+pub mod style {
+    use anstyle::{AnsiColor, Style};
+
+    /// `error:`.
+    pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+    /// `warning:`.
+    pub const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+    /// `hint:`.
+    pub const HINT: Style = AnsiColor::Cyan.on_default().bold();
+    /// An upgrade step.
+    pub const UPGRADE: Style = AnsiColor::Green.on_default();
+    /// A downgrade step.
+    pub const DOWNGRADE: Style = AnsiColor::Yellow.on_default();
+    /// A stamp step.
+    pub const STAMP: Style = AnsiColor::Cyan.on_default();
+}
+
+/// Returns `text` in `style` when `colour` is on, else `text` as it is.
+pub fn paint(colour: bool, style: anstyle::Style, text: &str) -> String {
+    if colour {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Returns the style of a severity's word (`error` or `warning`).
+fn severity_style(severity: &str) -> anstyle::Style {
+    if severity == "error" {
+        style::ERROR
+    } else {
+        style::WARNING
+    }
+}
+
+/// Prints a `rev check` finding: `error: ...` or `warning: ...`.
+pub fn finding(ctx: &mut Ctx, severity: &str, message: &str) -> Result<(), CliError> {
+    let word = paint(
+        ctx.colour,
+        severity_style(severity),
+        &format!("{severity}:"),
+    );
+    ctx.line(&format!("{word} {message}"))
+}
+
+/// Prints a warning to stderr.
+pub fn warning(note: &str) {
+    let colour = colour_for(&std::io::stderr());
+    eprintln!("{} {note}", paint(colour, style::WARNING, "warning:"));
+}
+
+/// Prints an error and its hint to stderr.
+pub fn error(message: &str, hint: Option<&str>) {
+    use std::io::Write as _;
+    let stderr = std::io::stderr();
+    let colour = colour_for(&stderr);
+    let mut err = stderr.lock();
+    let _ = writeln!(err, "{} {message}", paint(colour, style::ERROR, "error:"));
+    if let Some(hint) = hint {
+        let _ = writeln!(err, "{} {hint}", paint(colour, style::HINT, "hint:"));
+    }
+}

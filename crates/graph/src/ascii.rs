@@ -18,12 +18,20 @@ pub fn render_ascii(
 ) -> String {
     let mut lanes: Vec<NodeIndex> = Vec::new();
     let mut out = String::new();
+    // The lane of a base drawn on the row just above, if it was the last lane.
+    let mut ended_base: Option<usize> = None;
     for &node in order {
         let mut at: Vec<usize> = positions(&lanes, node);
         if at.is_empty() {
+            // A head opening a lane right under a base would read as its
+            // child: a row with that column empty keeps the two graphs apart.
+            if ended_base == Some(lanes.len()) {
+                push_line(&mut out, cells(lanes.len(), |_| '|'));
+            }
             lanes.push(node);
             at.push(lanes.len() - 1);
         }
+        ended_base = None;
         while let [keep, join, ..] = at[..] {
             push_line(&mut out, join_line(lanes.len(), keep, join));
             lanes.remove(join);
@@ -38,6 +46,9 @@ pub fn render_ascii(
         match graph.parents(node) {
             [] => {
                 lanes.remove(lane);
+                if lane == lanes.len() {
+                    ended_base = Some(lane);
+                }
                 if lane < lanes.len() {
                     push_line(&mut out, shift_left_line(lanes.len() + 1, lane));
                 }
@@ -124,4 +135,48 @@ fn open_line(count: usize, insert_at: usize) -> String {
     }
     row[2 * insert_at - 1] = '\\';
     row.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Graph, RevisionSpec};
+
+    fn draw(specs: &[(&str, &[&str])]) -> String {
+        let specs: Vec<RevisionSpec> = specs
+            .iter()
+            .map(|(id, parents)| RevisionSpec {
+                id: (*id).to_owned(),
+                parents: parents.iter().map(|p| (*p).to_owned()).collect(),
+                depends_on: Vec::new(),
+                branch_labels: Vec::new(),
+            })
+            .collect();
+        let graph = Graph::build(&specs).unwrap();
+        super::render_ascii(&graph, &graph.history_order(), |n| graph.id(n).to_owned())
+    }
+
+    //   a2   b2
+    //   |    |
+    //   a1   b1      two unrelated bases
+    #[test]
+    fn a_second_base_is_not_drawn_as_the_child_of_the_first() {
+        let drawing = draw(&[("a1", &[]), ("a2", &["a1"]), ("b1", &[]), ("b2", &["b1"])]);
+        let lines: Vec<&str> = drawing.lines().collect();
+        let first_base = lines
+            .iter()
+            .position(|l| l.ends_with("a1") || l.ends_with("b1"))
+            .unwrap();
+        // The row under the first base is empty, so the next head does not
+        // hang from it.
+        assert_eq!(lines[first_base + 1], "", "{drawing}");
+        assert_eq!(drawing.matches('*').count(), 4, "{drawing}");
+    }
+
+    //   c
+    //   |
+    //   a
+    #[test]
+    fn a_single_line_has_no_gap() {
+        assert_eq!(draw(&[("a", &[]), ("c", &["a"])]), "* c\n* a\n");
+    }
 }

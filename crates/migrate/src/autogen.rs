@@ -44,7 +44,7 @@ pub fn generate(
     let desired = models(project)?;
     let current = match from_db {
         Some(url) => {
-            let mut backend = rev_db::connect(url)?;
+            let mut backend = crate::url::connect(url)?;
             let rows = backend.current_heads(&options.tables)?;
             let wanted: BTreeSet<&str> = parents.iter().map(|&n| project.graph.id(n)).collect();
             let found: BTreeSet<&str> = rows.iter().map(String::as_str).collect();
@@ -117,7 +117,7 @@ pub fn db_findings(project: &Project, options: &Options, url: &str) -> Result<Ve
             Some("run `rev upgrade heads` to create it"),
         ));
     }
-    let mut backend = rev_db::connect(url)?;
+    let mut backend = crate::url::connect(url)?;
     let rows = backend.current_heads(&options.tables)?;
     let nodes = nodes_of_rows(project, &rows)?;
     let expected = schema_at(project, &nodes)?;
@@ -130,7 +130,7 @@ pub fn db_findings(project: &Project, options: &Options, url: &str) -> Result<Ve
         } else {
             rows.join(", ")
         };
-        let list: Vec<String> = found.ops.iter().map(summary).collect();
+        let list = drift_lines(&found.ops, &expected);
         findings.push(Finding {
             severity: Severity::Error,
             kind: "db_drift",
@@ -152,6 +152,55 @@ pub fn db_findings(project: &Project, options: &Options, url: &str) -> Result<Ve
         });
     }
     Ok(findings)
+}
+
+/// Returns one line per difference the database has; a check the database
+/// holds with another expression (a drop and an add of the same name) is one
+/// `~` line with both expressions, so that the reader sees what differs.
+fn drift_lines(ops: &[Operation], expected: &Schema) -> Vec<String> {
+    // (table, check name, expression in the migrations, in the database)
+    let mut changed: Vec<(&str, &str, &str, &str)> = Vec::new();
+    for op in ops {
+        if let Operation::AddCheck {
+            table,
+            check,
+            schema,
+        } = op
+        {
+            let dropped = ops.iter().any(|other| {
+                matches!(other, Operation::DropConstraint { table: t, name, .. }
+                    if t == table && name == &check.name)
+            });
+            let old = expected
+                .tables
+                .get(&TableName::new(schema.as_deref(), table))
+                .and_then(|t| t.checks.iter().find(|c| c.name == check.name));
+            if let (true, Some(old)) = (dropped, old) {
+                changed.push((table, &check.name, &old.expr, &check.expr));
+            }
+        }
+    }
+    let is_changed = |table: &str, name: &str| {
+        changed
+            .iter()
+            .find(|(t, n, _, _)| *t == table && *n == name)
+            .copied()
+    };
+    let mut lines = Vec::new();
+    for op in ops {
+        match op {
+            Operation::DropConstraint { table, name, .. } => match is_changed(table, name) {
+                Some((_, _, old, new)) => lines.push(format!(
+                    "~ check {name} on {table}: the migrations have `{old}`, the database `{new}`"
+                )),
+                None => lines.push(summary(op)),
+            },
+            Operation::AddCheck { table, check, .. }
+                if is_changed(table, &check.name).is_some() => {}
+            other => lines.push(summary(other)),
+        }
+    }
+    lines
 }
 
 /// Returns a column type as a person reads it: the file's spelling, and a
@@ -256,7 +305,9 @@ pub fn summary(op: &Operation) -> String {
         Operation::AddUnique { table, unique, .. } => {
             format!("+ unique {} on {table}", unique.name)
         }
-        Operation::AddCheck { table, check, .. } => format!("+ check {} on {table}", check.name),
+        Operation::AddCheck { table, check, .. } => {
+            format!("+ check {} on {table}: {}", check.name, check.expr)
+        }
         Operation::DropConstraint { table, name, .. } => format!("- constraint {name} on {table}"),
         Operation::Sql(_) | Operation::SqlFor(_) => "raw SQL".to_owned(),
         Operation::Untranslated { origin, .. } => format!("untranslated item from {origin}"),

@@ -96,7 +96,14 @@ pub enum MigrateError {
     Edited(Box<crate::check::EditedMigration>),
     /// No database URL was given anywhere.
     #[error("no database URL: pass --url, set DATABASE_URL, or set `url` in rev.ron")]
-    NoUrl,
+    NoUrl {
+        /// The project's dialect, when something in the project names it
+        /// (the URL in `.env.example`), so that the hint fits the project.
+        dialect: Option<DialectKind>,
+    },
+    /// A SQLite database file could not be opened or created.
+    #[error(transparent)]
+    SqliteOpen(Box<DbError>),
     /// `--env` names an environment rev.ron does not define.
     #[error("no environment `{name}` in rev.ron: {}", known_environments(.known))]
     UnknownEnvironment {
@@ -250,10 +257,13 @@ impl MigrateError {
             MigrateError::Step { source, kept, .. } => {
                 return db_hint(source).map(str::to_owned).or_else(|| kept.clone())
             }
+            MigrateError::NoUrl { dialect } => return Some(no_url_hint(*dialect)),
+            MigrateError::SqliteOpen(_) => {
+                "check the file's path in the URL: its directory must exist and be writable (a relative path in rev.ron or .env is taken from the project's directory)"
+            }
             MigrateError::Interrupted { .. } => {
                 "the database is consistent at the steps applied; run the same command again to go on"
             }
-            MigrateError::NoUrl => "for a local SQLite file: --url sqlite://app.db",
             MigrateError::UnknownEnvironment { .. } | MigrateError::EmptyEnvironment(_) => {
                 "environments are defined in rev.ron: environments: {\"staging\": Env(url: \"...\")}"
             }
@@ -273,6 +283,21 @@ impl MigrateError {
         };
         Some(text.to_owned())
     }
+}
+
+/// Returns what to pass when no URL is set, in the project's dialect when known.
+fn no_url_hint(dialect: Option<DialectKind>) -> String {
+    let example = match dialect {
+        Some(DialectKind::Sqlite) => "sqlite://rev.db",
+        Some(DialectKind::Postgres) => "postgres://user@localhost:5432/app",
+        Some(DialectKind::Mysql) => "mysql://user@localhost:3306/app",
+        Some(DialectKind::Mssql) => "mssql://user:password@localhost:1433/app",
+        None => {
+            return "e.g. --url postgres://user@localhost:5432/app, or copy .env.example to .env"
+                .to_owned()
+        }
+    };
+    format!("copy .env.example to .env and edit it, or pass --url {example}")
 }
 
 fn db_hint(error: &DbError) -> Option<&'static str> {

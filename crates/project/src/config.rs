@@ -122,20 +122,33 @@ impl fmt::Debug for Config {
     }
 }
 
+/// Returns the URL a new project of `dialect` starts with: a local database
+/// with the server's usual user, for the developer to edit.
+pub fn example_url(dialect: &str) -> &'static str {
+    match dialect {
+        "mssql" => {
+            "mssql://sa:change-me@localhost:1433/app?encrypt=true&trust_server_certificate=true"
+        }
+        "postgres" => "postgres://postgres@localhost:5432/app",
+        "mysql" => "mysql://root@localhost:3306/app",
+        _ => "sqlite://rev.db",
+    }
+}
+
 /// Returns the text of a new project's `rev.ron` for a dialect.
 pub fn config_template(dialect: &str) -> String {
-    let url = match dialect {
-        "mssql" => "None, // e.g. mssql://sa:<password>@localhost:1433/app?encrypt=true&trust_server_certificate=true; or set DATABASE_URL",
-        "postgres" => "None, // e.g. postgres://postgres@localhost:5432/app; or set DATABASE_URL",
-        "mysql" => "None, // e.g. mysql://root@localhost:3306/app; or set DATABASE_URL",
-        _ => "Some(\"sqlite://rev.db\"),",
+    let url = example_url(dialect);
+    let comment = if dialect == "sqlite" {
+        "// relative to this file; DATABASE_URL (or .env) overrides it"
+    } else {
+        "// a local server; DATABASE_URL (or .env) overrides it"
     };
     format!(
-        "// rev's configuration: see `rev --help` and the README.
+        "// rev's configuration: see docs/configuration.md.
 Config(
     migrations: \"migrations\",            // holds versions/
     models: Some(\"models\"),              // declared tables, for autogenerate
-    url: {url}
+    url: Some(\"{url}\"), {comment}
     version_table: \"rev_version\",        // \"alembic_version\" to share a database with Alembic
     history_table: \"rev_history\",
     schema: None,
@@ -160,7 +173,7 @@ mod tests {
         for dialect in ["sqlite", "mssql", "postgres", "mysql"] {
             let config: Config = parse_ron(&config_template(dialect)).unwrap();
             assert_eq!(config.version_table, "rev_version");
-            assert_eq!(config.url.is_some(), dialect == "sqlite");
+            assert_eq!(config.url.as_deref(), Some(example_url(dialect)));
         }
     }
 

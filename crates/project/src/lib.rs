@@ -502,8 +502,10 @@ fn build_graph_from(
     })
 }
 
-/// Creates a new project in `dir`: `rev.ron`, `migrations/versions/`, `models/`
-/// and `.env.example`. Refuses to overwrite an existing `rev.ron`.
+/// Creates a new project in `dir`: `rev.ron` (with a URL for `dialect`),
+/// `migrations/versions/`, `models/`, `.env.example`, and a `.gitignore` for
+/// the SQLite file, its lock and `.env` unless one exists. Refuses to
+/// overwrite an existing `rev.ron`.
 pub fn init(dir: &Path, dialect: &str) -> Result<Vec<PathBuf>, ProjectError> {
     let config = dir.join("rev.ron");
     if config.exists() {
@@ -518,14 +520,20 @@ pub fn init(dir: &Path, dialect: &str) -> Result<Vec<PathBuf>, ProjectError> {
     fs::create_dir_all(&models).map_err(io_error(&models))?;
     fs::write(&config, config_template(dialect)).map_err(io_error(&config))?;
     let env = dir.join(".env.example");
-    let example = match dialect {
-        "mssql" => "DATABASE_URL=mssql://sa:change-me@localhost:1433/app?encrypt=true&trust_server_certificate=true\n",
-        "postgres" => "DATABASE_URL=postgres://postgres@localhost:5432/app\n",
-        "mysql" => "DATABASE_URL=mysql://root@localhost:3306/app\n",
-        _ => "DATABASE_URL=sqlite://rev.db\n",
-    };
+    let example = format!(
+        "# Copy to .env (which is not committed) and edit: DATABASE_URL overrides `url` in rev.ron.\nDATABASE_URL={}\n",
+        config::example_url(dialect)
+    );
     fs::write(&env, example).map_err(io_error(&env))?;
-    Ok(vec![config, versions, models, env])
+    let mut created = vec![config, versions, models, env];
+    // The SQLite file, its lock and the developer's .env are local, never committed.
+    let ignore = dir.join(".gitignore");
+    let ignored = "/rev.db\n/rev.db.lock\n/.env\n";
+    if !ignore.exists() {
+        fs::write(&ignore, ignored).map_err(io_error(&ignore))?;
+        created.push(ignore);
+    }
+    Ok(created)
 }
 
 /// Reads the declared tables of every `*.ron` file in a models directory

@@ -105,7 +105,7 @@ fn reconcile_table(table: &mut Table, want: &Table, kind: DialectKind) {
     }
     for check in &mut table.checks {
         if let Some(declared) = want.checks.iter().find(|c| c.name == check.name) {
-            if normalize_sql(&declared.expr) == normalize_sql(&check.expr) {
+            if normalize_check(kind, &declared.expr) == normalize_check(kind, &check.expr) {
                 check.expr.clone_from(&declared.expr);
             }
         }
@@ -193,6 +193,32 @@ fn same_default(kind: DialectKind, ty: &ColumnType, live: &Default, declared: &D
         (Default::Expr(a), Some(Default::Expr(b))) => normalize_sql(a) == normalize_sql(b),
         (a, Some(b)) => a == b,
     }
+}
+
+/// Returns a check expression in the form checks are compared in for
+/// `kind`: [`normalize_sql`], then the spellings the server rewrites to
+/// taken back to one. MariaDB stores `length(x)` as `octet_length(x)` (the
+/// same function: MySQL's `length` counts bytes).
+pub fn normalize_check(kind: DialectKind, expr: &str) -> String {
+    let text = normalize_sql(expr);
+    if kind != DialectKind::Mysql {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("octet_length") {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        // Only the function name, not the tail of a longer identifier.
+        let word_start = out
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        out.push_str(if word_start { "length" } else { "octet_length" });
+        rest = after.get("octet_length".len()..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Returns an SQL expression in the form checks and raw defaults are compared

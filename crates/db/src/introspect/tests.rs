@@ -196,6 +196,25 @@ fn checks_compare_in_a_normalised_form() {
 }
 
 #[test]
+fn mariadb_rewrites_length_to_octet_length_and_that_is_the_same_check() {
+    let stored = "octet_length(`title`) > 0";
+    assert_eq!(
+        normalize_check(K::Mysql, stored),
+        normalize_check(K::Mysql, "length(title) > 0")
+    );
+    // Only the function: a column whose name ends in it is left alone.
+    assert_ne!(
+        normalize_check(K::Mysql, "my_octet_length > 0"),
+        normalize_check(K::Mysql, "my_length > 0")
+    );
+    // Other dialects keep the two apart.
+    assert_ne!(
+        normalize_check(K::Postgres, stored),
+        normalize_check(K::Postgres, "length(title) > 0")
+    );
+}
+
+#[test]
 fn reconcile_takes_the_declared_spelling_of_what_the_dialect_cannot_tell_apart() {
     let table = |columns: Vec<Column>, checks: Vec<Check>| Table {
         columns,
