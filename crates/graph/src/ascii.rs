@@ -5,9 +5,7 @@
 //! it; a merge opens one lane per extra parent with `\`. Every transition line
 //! moves each lane by at most one column, so the drawing stays readable.
 
-use petgraph::graph::NodeIndex;
-
-use crate::Graph;
+use crate::{Graph, NodeIndex};
 
 /// Draws `order` (newest first, e.g. [`Graph::history_order`]) as lines of
 /// lanes, with `text` of each revision after its `*`.

@@ -2,11 +2,8 @@
 
 use std::collections::HashMap;
 
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::{DiGraph, NodeIndex};
-
 use crate::walk::{self, FastHash};
-use crate::{EdgeKind, Graph, Node, RedundantParent};
+use crate::{Graph, Node, NodeIndex, RedundantParent};
 
 /// A revision as a migration file declares it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -139,8 +136,9 @@ impl Graph {
     ///
     /// Fails on the first problem found, checking in this order: ids, duplicates,
     /// labels, parents, dependencies, cycles. Related parents are not an error:
-    /// the one the other descends from is ignored and reported by
-    /// [`Graph::redundant_parents`].
+    /// both edges stay, as in Alembic, and [`Graph::redundant_parents`] names them.
+    /// The input order is the order Alembic loads the revisions in (by file
+    /// name); plans and `history` break ties by it.
     pub fn build(specs: &[RevisionSpec]) -> Result<Graph, BuildError> {
         let mut order: Vec<usize> = (0..specs.len()).collect();
         // Ties are broken by position, so the unstable sort gives the stable order.
@@ -167,18 +165,16 @@ impl Graph {
             }
         }
 
-        let mut dag: DiGraph<Node, EdgeKind, u32> =
-            DiGraph::with_capacity(specs.len(), specs.len() + specs.len() / 8);
         let index = IdIndex::new(specs, &order);
-        for &i in &order {
-            let spec = &specs[i];
-            dag.add_node(Node {
-                id: spec.id.clone(),
-                branch_labels: spec.branch_labels.clone(),
+        let nodes: Vec<Node> = order
+            .iter()
+            .map(|&i| Node {
+                id: specs[i].id.clone(),
+                branch_labels: specs[i].branch_labels.clone(),
                 input: i,
-                generation: 0,
-            });
-        }
+                depth: 0,
+            })
+            .collect();
 
         let labels = collect_labels(specs, &order)?;
 
@@ -212,10 +208,9 @@ impl Graph {
                     });
                 }
                 parents[pos].push(p);
-                dag.add_edge(p, node, EdgeKind::Parent);
             }
             for dependency in &spec.depends_on {
-                let d = resolve_dependency(spec, i, dependency, &index, &labels, &dag)?;
+                let d = resolve_dependency(spec, i, dependency, &index, &labels, &nodes)?;
                 if d == node {
                     return Err(BuildError::Cycle {
                         revisions: vec![spec.id.clone()],
@@ -224,76 +219,92 @@ impl Graph {
                 }
                 if !depends[pos].contains(&d) {
                     depends[pos].push(d);
-                    dag.add_edge(d, node, EdgeKind::DependsOn);
                 }
             }
-            parents[pos].sort_unstable();
-            depends[pos].sort_unstable();
         }
 
-        let topo = topological_or_cycle(&dag, &parents, &depends)?;
+        let topo = topological_or_cycle(&nodes, &parents, &depends)?;
 
         let mut graph = Graph {
-            dag,
+            nodes,
             parents,
             depends,
+            down: vec![Vec::new(); n],
             children: vec![Vec::new(); n],
             dependents: vec![Vec::new(); n],
             labels,
             redundant: Vec::new(),
         };
         for &node in &topo {
-            let generation = graph
-                .parents(node)
-                .iter()
-                .map(|&p| graph.dag[p].generation + 1)
+            let depth = graph
+                .needs(node)
+                .map(|p| graph.node(p).depth + 1)
                 .max()
                 .unwrap_or(0);
-            graph.dag[node].generation = generation;
+            graph.nodes[node.index()].depth = depth;
         }
-        graph.drop_redundant_parents();
         // Filling children in node order keeps every list sorted by id.
-        for (child, parents) in graph.parents.iter().enumerate() {
-            for p in parents {
+        for child in 0..n {
+            for &p in &graph.parents[child] {
                 graph.children[p.index()].push(NodeIndex::new(child));
             }
-        }
-        for (dependent, depends) in graph.depends.iter().enumerate() {
-            for d in depends {
-                graph.dependents[d.index()].push(NodeIndex::new(dependent));
+            for &d in &graph.depends[child] {
+                graph.dependents[d.index()].push(NodeIndex::new(child));
             }
         }
+        graph.find_redundant_parents();
+        graph.down = (0..n)
+            .map(|k| graph.normalized_down(NodeIndex::new(k)))
+            .collect();
         Ok(graph)
     }
 
-    /// Removes, from each merge, every parent that another parent descends from.
-    fn drop_redundant_parents(&mut self) {
-        let merges: Vec<NodeIndex> = self.merges();
-        for merge in merges {
-            let declared = self.parents(merge).to_vec();
-            let mut kept = Vec::with_capacity(declared.len());
-            for &p in &declared {
+    /// Lists, for each merge, every parent that another parent descends from.
+    fn find_redundant_parents(&mut self) {
+        let mut redundant = Vec::new();
+        for merge in self.merges() {
+            let declared = self.parents(merge);
+            for &p in declared {
                 let via = declared
                     .iter()
                     .copied()
                     .find(|&q| q != p && walk::reaches_down(self, q, p));
-                match via {
-                    Some(q) => self.redundant.push(RedundantParent {
+                if let Some(q) = via {
+                    redundant.push(RedundantParent {
                         revision: self.id(merge).to_owned(),
                         parent: self.id(p).to_owned(),
                         via: self.id(q).to_owned(),
-                    }),
-                    None => kept.push(p),
+                    });
                 }
             }
-            if let Some(slot) = self.parents.get_mut(merge.index()) {
-                *slot = kept;
-            }
         }
+        self.redundant = redundant;
     }
 
-    pub(crate) fn generation(&self, node: NodeIndex) -> u32 {
-        self.dag[node].generation
+    /// Returns Alembic's `_normalized_down_revisions` of a node: its parents in
+    /// declared order, then each dependency that no ancestor through parents
+    /// also names in `depends_on` (Alembic keeps those in a set, whose order
+    /// depends on the hash seed; rev keeps the declared order), without repeats.
+    fn normalized_down(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut down = self.parents(node).to_vec();
+        for &d in self.depends_on(node) {
+            if down.contains(&d) {
+                continue;
+            }
+            // Another revision naming the same dependency below this one makes it implied.
+            let inherited = self
+                .dependents(d)
+                .iter()
+                .any(|&other| other != node && walk::reaches_down(self, node, other));
+            if !inherited {
+                down.push(d);
+            }
+        }
+        down
+    }
+
+    pub(crate) fn depth(&self, node: NodeIndex) -> u32 {
+        self.node(node).depth
     }
 }
 
@@ -363,7 +374,7 @@ fn resolve_dependency(
     dependency: &str,
     index: &IdIndex<'_>,
     labels: &HashMap<String, NodeIndex>,
-    dag: &DiGraph<Node, EdgeKind, u32>,
+    nodes: &[Node],
 ) -> Result<NodeIndex, BuildError> {
     if let Some(d) = index.get(dependency) {
         return Ok(d);
@@ -371,10 +382,9 @@ fn resolve_dependency(
     if let Some(&d) = labels.get(dependency) {
         return Ok(d);
     }
-    let nodes = dag.raw_nodes();
-    let start = nodes.partition_point(|n| n.weight.id.as_str() < dependency);
+    let start = nodes.partition_point(|n| n.id.as_str() < dependency);
     let matches: Vec<usize> = (start..nodes.len())
-        .take_while(|&k| nodes[k].weight.id.starts_with(dependency))
+        .take_while(|&k| nodes[k].id.starts_with(dependency))
         .collect();
     match matches.as_slice() {
         [only] if !dependency.is_empty() => Ok(NodeIndex::new(*only)),
@@ -386,7 +396,7 @@ fn resolve_dependency(
         many => Err(BuildError::AmbiguousDependency {
             revision: spec.id.clone(),
             dependency: dependency.to_owned(),
-            candidates: many.iter().map(|&k| nodes[k].weight.id.clone()).collect(),
+            candidates: many.iter().map(|&k| nodes[k].id.clone()).collect(),
             input,
         }),
     }
@@ -394,14 +404,21 @@ fn resolve_dependency(
 
 /// Returns the nodes in a topological order (Kahn), or the cycle that prevents one.
 fn topological_or_cycle(
-    dag: &DiGraph<Node, EdgeKind, u32>,
+    nodes: &[Node],
     parents: &[Vec<NodeIndex>],
     depends: &[Vec<NodeIndex>],
 ) -> Result<Vec<NodeIndex>, BuildError> {
-    let n = dag.node_count();
+    let n = nodes.len();
     let mut waiting: Vec<usize> = (0..n)
         .map(|i| parents[i].len() + depends[i].len())
         .collect();
+    // Who needs each node: the reverse of parents and depends_on.
+    let mut needed_by: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for need in parents[i].iter().chain(&depends[i]) {
+            needed_by[need.index()].push(NodeIndex::new(i));
+        }
+    }
     let mut ready: Vec<NodeIndex> = (0..n)
         .filter(|&i| waiting[i] == 0)
         .map(NodeIndex::new)
@@ -409,7 +426,7 @@ fn topological_or_cycle(
     let mut order = Vec::with_capacity(n);
     while let Some(node) = ready.pop() {
         order.push(node);
-        for next in dag.neighbors(node) {
+        for &next in &needed_by[node.index()] {
             let slot = &mut waiting[next.index()];
             *slot -= 1;
             if *slot == 0 {
@@ -420,22 +437,44 @@ fn topological_or_cycle(
     if order.len() == n {
         return Ok(order);
     }
-    // Kahn stalls on cycles; Tarjan names the smallest strongly connected set.
-    let scc = tarjan_scc(dag)
+    // Kahn stalls on cycles; Tarjan (petgraph's, on a throw-away graph) names
+    // the smallest strongly connected set.
+    let mut dag: petgraph::graph::DiGraph<(), (), u32> =
+        petgraph::graph::DiGraph::with_capacity(n, n);
+    for _ in 0..n {
+        dag.add_node(());
+    }
+    for i in 0..n {
+        for need in parents[i].iter().chain(&depends[i]) {
+            dag.add_edge(
+                petgraph::graph::NodeIndex::new(need.index()),
+                petgraph::graph::NodeIndex::new(i),
+                (),
+            );
+        }
+    }
+    let scc: Vec<NodeIndex> = petgraph::algo::tarjan_scc(&dag)
         .into_iter()
         .filter(|scc| scc.len() > 1)
         .min_by_key(|scc| scc.len())
-        .unwrap_or_default();
-    let cycle = cycle_path(dag, &scc);
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| NodeIndex::new(k.index()))
+        .collect();
+    let cycle = cycle_path(parents, depends, &scc);
     Err(BuildError::Cycle {
-        revisions: cycle.iter().map(|&c| dag[c].id.clone()).collect(),
-        inputs: cycle.iter().map(|&c| dag[c].input).collect(),
+        revisions: cycle.iter().map(|&c| nodes[c.index()].id.clone()).collect(),
+        inputs: cycle.iter().map(|&c| nodes[c.index()].input).collect(),
     })
 }
 
 /// Returns one cycle through the smallest node of a strongly connected set,
-/// following needs (edges backwards), closed by repeating its first node.
-fn cycle_path(dag: &DiGraph<Node, EdgeKind, u32>, scc: &[NodeIndex]) -> Vec<NodeIndex> {
+/// following needs, closed by repeating its first node.
+fn cycle_path(
+    parents: &[Vec<NodeIndex>],
+    depends: &[Vec<NodeIndex>],
+    scc: &[NodeIndex],
+) -> Vec<NodeIndex> {
     let Some(&start) = scc.iter().min() else {
         return Vec::new();
     };
@@ -444,11 +483,14 @@ fn cycle_path(dag: &DiGraph<Node, EdgeKind, u32>, scc: &[NodeIndex]) -> Vec<Node
     let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
-        let mut needs: Vec<NodeIndex> = dag
-            .neighbors_directed(node, petgraph::Direction::Incoming)
+        let mut needs: Vec<NodeIndex> = parents[node.index()]
+            .iter()
+            .chain(&depends[node.index()])
+            .copied()
             .filter(|n| inside.contains(n))
             .collect();
         needs.sort_unstable();
+        needs.dedup();
         for need in needs {
             if need == start {
                 let mut path = vec![node];
