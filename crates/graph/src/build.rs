@@ -140,12 +140,12 @@ impl Graph {
     /// The input order is the order Alembic loads the revisions in (by file
     /// name); plans and `history` break ties by it.
     pub fn build(specs: &[RevisionSpec]) -> Result<Graph, BuildError> {
-        let mut order: Vec<usize> = (0..specs.len()).collect();
-        // Ties are broken by position, so the unstable sort gives the stable order.
-        order.sort_unstable_by(|&a, &b| specs[a].id.cmp(&specs[b].id).then(a.cmp(&b)));
+        // (input position, spec), sorted by id; ties are broken by position, so
+        // the unstable sort gives the stable order.
+        let mut sorted: Vec<(usize, &RevisionSpec)> = specs.iter().enumerate().collect();
+        sorted.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id).then(a.0.cmp(&b.0)));
 
-        for &i in &order {
-            let spec = &specs[i];
+        for &(i, spec) in &sorted {
             if !is_valid_id(&spec.id) {
                 return Err(BuildError::InvalidId {
                     id: spec.id.clone(),
@@ -153,11 +153,11 @@ impl Graph {
                 });
             }
         }
-        for pair in order.windows(2) {
-            if let [a, b] = *pair {
-                if specs[a].id == specs[b].id {
+        for pair in sorted.windows(2) {
+            if let [(a, first), (b, second)] = *pair {
+                if first.id == second.id {
                     return Err(BuildError::DuplicateId {
-                        id: specs[a].id.clone(),
+                        id: first.id.clone(),
                         first: a,
                         second: b,
                     });
@@ -165,25 +165,25 @@ impl Graph {
             }
         }
 
-        let index = IdIndex::new(specs, &order);
-        let nodes: Vec<Node> = order
+        let index = IdIndex::new(&sorted);
+        let nodes: Vec<Node> = sorted
             .iter()
-            .map(|&i| Node {
-                id: specs[i].id.clone(),
-                branch_labels: specs[i].branch_labels.clone(),
+            .map(|&(i, spec)| Node {
+                id: spec.id.clone(),
+                branch_labels: spec.branch_labels.clone(),
                 input: i,
                 depth: 0,
             })
             .collect();
 
-        let labels = collect_labels(specs, &order)?;
+        let labels = collect_labels(&sorted)?;
 
         let n = specs.len();
-        let mut parents: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
-        let mut depends: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
-        for (pos, &i) in order.iter().enumerate() {
-            let spec = &specs[i];
+        let mut parents: Vec<Vec<NodeIndex>> = Vec::with_capacity(n);
+        let mut depends: Vec<Vec<NodeIndex>> = Vec::with_capacity(n);
+        for (pos, &(i, spec)) in sorted.iter().enumerate() {
             let node = NodeIndex::new(pos);
+            let mut mine: Vec<NodeIndex> = Vec::with_capacity(spec.parents.len());
             for parent in &spec.parents {
                 let Some(p) = index.get(parent.as_str()) else {
                     return Err(BuildError::MissingParent {
@@ -194,7 +194,7 @@ impl Graph {
                 };
                 let reason = if p == node {
                     Some("although it is the revision itself")
-                } else if parents[pos].contains(&p) {
+                } else if mine.contains(&p) {
                     Some("twice")
                 } else {
                     None
@@ -207,8 +207,10 @@ impl Graph {
                         input: i,
                     });
                 }
-                parents[pos].push(p);
+                mine.push(p);
             }
+            parents.push(mine);
+            let mut deps: Vec<NodeIndex> = Vec::new();
             for dependency in &spec.depends_on {
                 let d = resolve_dependency(spec, i, dependency, &index, &labels, &nodes)?;
                 if d == node {
@@ -217,10 +219,11 @@ impl Graph {
                         inputs: vec![i],
                     });
                 }
-                if !depends[pos].contains(&d) {
-                    depends[pos].push(d);
+                if !deps.contains(&d) {
+                    deps.push(d);
                 }
             }
+            depends.push(deps);
         }
 
         let topo = topological_or_cycle(&nodes, &parents, &depends)?;
@@ -229,7 +232,7 @@ impl Graph {
             nodes,
             parents,
             depends,
-            down: vec![Vec::new(); n],
+            down: Vec::new(),
             children: vec![Vec::new(); n],
             dependents: vec![Vec::new(); n],
             labels,
@@ -241,20 +244,28 @@ impl Graph {
                 .map(|p| graph.node(p).depth + 1)
                 .max()
                 .unwrap_or(0);
-            graph.nodes[node.index()].depth = depth;
+            if let Some(slot) = graph.nodes.get_mut(node.index()) {
+                slot.depth = depth;
+            }
         }
         // Filling children in node order keeps every list sorted by id.
-        for child in 0..n {
-            for &p in &graph.parents[child] {
-                graph.children[p.index()].push(NodeIndex::new(child));
+        for (child, (parents, depends)) in graph.parents.iter().zip(&graph.depends).enumerate() {
+            let child = NodeIndex::new(child);
+            for p in parents {
+                if let Some(list) = graph.children.get_mut(p.index()) {
+                    list.push(child);
+                }
             }
-            for &d in &graph.depends[child] {
-                graph.dependents[d.index()].push(NodeIndex::new(child));
+            for d in depends {
+                if let Some(list) = graph.dependents.get_mut(d.index()) {
+                    list.push(child);
+                }
             }
         }
         graph.find_redundant_parents();
-        graph.down = (0..n)
-            .map(|k| graph.normalized_down(NodeIndex::new(k)))
+        graph.down = graph
+            .nodes()
+            .map(|node| graph.normalized_down(node))
             .collect();
         Ok(graph)
     }
@@ -316,12 +327,10 @@ struct IdIndex<'a> {
 }
 
 impl<'a> IdIndex<'a> {
-    fn new(specs: &'a [RevisionSpec], order: &[usize]) -> IdIndex<'a> {
-        let mut map = HashMap::with_capacity_and_hasher(order.len(), FastHash::default());
-        for (pos, &i) in order.iter().enumerate() {
-            if let Some(spec) = specs.get(i) {
-                map.insert(spec.id.as_str(), NodeIndex::new(pos));
-            }
+    fn new(sorted: &[(usize, &'a RevisionSpec)]) -> IdIndex<'a> {
+        let mut map = HashMap::with_capacity_and_hasher(sorted.len(), FastHash::default());
+        for (pos, &(_, spec)) in sorted.iter().enumerate() {
+            map.insert(spec.id.as_str(), NodeIndex::new(pos));
         }
         IdIndex { map }
     }
@@ -332,12 +341,10 @@ impl<'a> IdIndex<'a> {
 }
 
 fn collect_labels(
-    specs: &[RevisionSpec],
-    order: &[usize],
+    sorted: &[(usize, &RevisionSpec)],
 ) -> Result<HashMap<String, NodeIndex>, BuildError> {
     let mut labels: HashMap<String, NodeIndex> = HashMap::new();
-    for (pos, &i) in order.iter().enumerate() {
-        let spec = &specs[i];
+    for (pos, &(i, spec)) in sorted.iter().enumerate() {
         let node = NodeIndex::new(pos);
         for label in &spec.branch_labels {
             let refuse = |reason: String| BuildError::BadLabel {
@@ -357,9 +364,7 @@ fn collect_labels(
                 ));
             }
             if let Some(&other) = labels.get(label) {
-                let other_id = specs
-                    .get(order.get(other.index()).copied().unwrap_or(0))
-                    .map_or("", |s| s.id.as_str());
+                let other_id = sorted.get(other.index()).map_or("", |(_, s)| s.id.as_str());
                 return Err(refuse(format!("is already on revision `{other_id}`")));
             }
             labels.insert(label.clone(), node);
@@ -383,11 +388,14 @@ fn resolve_dependency(
         return Ok(d);
     }
     let start = nodes.partition_point(|n| n.id.as_str() < dependency);
-    let matches: Vec<usize> = (start..nodes.len())
-        .take_while(|&k| nodes[k].id.starts_with(dependency))
+    let matches: Vec<(usize, &Node)> = nodes
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, n)| n.id.starts_with(dependency))
         .collect();
     match matches.as_slice() {
-        [only] if !dependency.is_empty() => Ok(NodeIndex::new(*only)),
+        [(only, _)] if !dependency.is_empty() => Ok(NodeIndex::new(*only)),
         [] | [_] => Err(BuildError::MissingDependency {
             revision: spec.id.clone(),
             dependency: dependency.to_owned(),
@@ -396,7 +404,7 @@ fn resolve_dependency(
         many => Err(BuildError::AmbiguousDependency {
             revision: spec.id.clone(),
             dependency: dependency.to_owned(),
-            candidates: many.iter().map(|&k| nodes[k].id.clone()).collect(),
+            candidates: many.iter().map(|(_, n)| n.id.clone()).collect(),
             input,
         }),
     }
@@ -409,28 +417,36 @@ fn topological_or_cycle(
     depends: &[Vec<NodeIndex>],
 ) -> Result<Vec<NodeIndex>, BuildError> {
     let n = nodes.len();
-    let mut waiting: Vec<usize> = (0..n)
-        .map(|i| parents[i].len() + depends[i].len())
-        .collect();
+    let needs = |i: usize| {
+        let parents = parents.get(i).map_or(&[][..], Vec::as_slice);
+        let depends = depends.get(i).map_or(&[][..], Vec::as_slice);
+        parents.iter().chain(depends).copied()
+    };
+    let mut waiting: Vec<usize> = (0..n).map(|i| needs(i).count()).collect();
     // Who needs each node: the reverse of parents and depends_on.
     let mut needed_by: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
     for i in 0..n {
-        for need in parents[i].iter().chain(&depends[i]) {
-            needed_by[need.index()].push(NodeIndex::new(i));
+        for need in needs(i) {
+            if let Some(list) = needed_by.get_mut(need.index()) {
+                list.push(NodeIndex::new(i));
+            }
         }
     }
-    let mut ready: Vec<NodeIndex> = (0..n)
-        .filter(|&i| waiting[i] == 0)
-        .map(NodeIndex::new)
+    let mut ready: Vec<NodeIndex> = waiting
+        .iter()
+        .enumerate()
+        .filter(|&(_, &w)| w == 0)
+        .map(|(i, _)| NodeIndex::new(i))
         .collect();
     let mut order = Vec::with_capacity(n);
     while let Some(node) = ready.pop() {
         order.push(node);
-        for &next in &needed_by[node.index()] {
-            let slot = &mut waiting[next.index()];
-            *slot -= 1;
-            if *slot == 0 {
-                ready.push(next);
+        for &next in needed_by.get(node.index()).map_or(&[][..], Vec::as_slice) {
+            if let Some(slot) = waiting.get_mut(next.index()) {
+                *slot = slot.saturating_sub(1);
+                if *slot == 0 {
+                    ready.push(next);
+                }
             }
         }
     }
@@ -445,7 +461,7 @@ fn topological_or_cycle(
         dag.add_node(());
     }
     for i in 0..n {
-        for need in parents[i].iter().chain(&depends[i]) {
+        for need in needs(i) {
             dag.add_edge(
                 petgraph::graph::NodeIndex::new(need.index()),
                 petgraph::graph::NodeIndex::new(i),
@@ -461,18 +477,22 @@ fn topological_or_cycle(
         .into_iter()
         .map(|k| NodeIndex::new(k.index()))
         .collect();
-    let cycle = cycle_path(parents, depends, &scc);
+    let cycle = cycle_path(&needs, &scc);
+    let node = |c: &NodeIndex| nodes.get(c.index());
     Err(BuildError::Cycle {
-        revisions: cycle.iter().map(|&c| nodes[c.index()].id.clone()).collect(),
-        inputs: cycle.iter().map(|&c| nodes[c.index()].input).collect(),
+        revisions: cycle
+            .iter()
+            .filter_map(node)
+            .map(|n| n.id.clone())
+            .collect(),
+        inputs: cycle.iter().filter_map(node).map(|n| n.input).collect(),
     })
 }
 
 /// Returns one cycle through the smallest node of a strongly connected set,
 /// following needs, closed by repeating its first node.
-fn cycle_path(
-    parents: &[Vec<NodeIndex>],
-    depends: &[Vec<NodeIndex>],
+fn cycle_path<I: Iterator<Item = NodeIndex>>(
+    needs: &impl Fn(usize) -> I,
     scc: &[NodeIndex],
 ) -> Vec<NodeIndex> {
     let Some(&start) = scc.iter().min() else {
@@ -483,15 +503,11 @@ fn cycle_path(
     let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
-        let mut needs: Vec<NodeIndex> = parents[node.index()]
-            .iter()
-            .chain(&depends[node.index()])
-            .copied()
-            .filter(|n| inside.contains(n))
-            .collect();
-        needs.sort_unstable();
-        needs.dedup();
-        for need in needs {
+        let mut inner: Vec<NodeIndex> =
+            needs(node.index()).filter(|n| inside.contains(n)).collect();
+        inner.sort_unstable();
+        inner.dedup();
+        for need in inner {
             if need == start {
                 let mut path = vec![node];
                 let mut at = node;

@@ -107,7 +107,14 @@ impl Graph {
     }
 
     fn node(&self, node: NodeIndex) -> &Node {
-        &self.nodes[node.index()]
+        // An index from another graph finds the empty revision, not a panic.
+        static MISSING: Node = Node {
+            id: String::new(),
+            branch_labels: Vec::new(),
+            input: 0,
+            depth: 0,
+        };
+        self.nodes.get(node.index()).unwrap_or(&MISSING)
     }
 
     /// Returns the index of the revision with exactly this id.
@@ -270,8 +277,8 @@ impl Graph {
         let keep_from = from.map(|from| walk::closure_up_parents(self, from));
         self.history_order()
             .into_iter()
-            .filter(|n| keep_to.as_ref().is_none_or(|k| k[n.index()]))
-            .filter(|n| keep_from.as_ref().is_none_or(|k| k[n.index()]))
+            .filter(|&n| keep_to.as_ref().is_none_or(|k| walk::is(k, n)))
+            .filter(|&n| keep_from.as_ref().is_none_or(|k| walk::is(k, n)))
             .collect()
     }
 

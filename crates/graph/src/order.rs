@@ -20,6 +20,7 @@
 //! it through members still to emit reaches one. Most revisions have no such
 //! member above them at all, and the walk is skipped.
 
+use crate::walk::{is, mark, unmark};
 use crate::{Graph, NodeIndex};
 
 /// Returns the members of `set` (by node index) newest first, in Alembic's
@@ -35,18 +36,13 @@ pub(crate) fn alembic_order(graph: &Graph, set: &[bool], heads: &[NodeIndex]) ->
     let mut todo: Vec<bool> = (0..n)
         .map(|k| set.get(k).copied().unwrap_or(false))
         .collect();
-    let is_todo = |todo: &[bool], node: NodeIndex| todo.get(node.index()).copied().unwrap_or(false);
 
-    let mut current: Vec<NodeIndex> = heads
-        .iter()
-        .copied()
-        .filter(|&h| is_todo(&todo, h))
-        .collect();
+    let mut current: Vec<NodeIndex> = heads.iter().copied().filter(|&h| is(&todo, h)).collect();
     current.sort_unstable_by_key(|&h| graph.input_index(h));
     current.dedup();
     let mut is_current = vec![false; n];
     for &h in &current {
-        is_current[h.index()] = true;
+        mark(&mut is_current, h);
     }
 
     let mut output = Vec::with_capacity(todo.iter().filter(|&&t| t).count());
@@ -58,29 +54,31 @@ pub(crate) fn alembic_order(graph: &Graph, set: &[bool], heads: &[NodeIndex]) ->
             cursor = other;
             continue;
         }
-        if is_todo(&todo, candidate) {
+        if is(&todo, candidate) {
             output.push(candidate);
-            todo[candidate.index()] = false;
+            unmark(&mut todo, candidate);
         }
         let add: Vec<NodeIndex> = graph
             .down(candidate)
             .iter()
             .copied()
-            .filter(|&d| is_todo(&todo, d) && !is_current[d.index()])
+            .filter(|&d| is(&todo, d) && !is(&is_current, d))
             .collect();
         match add.split_first() {
             None => {
                 current.remove(cursor);
-                is_current[candidate.index()] = false;
+                unmark(&mut is_current, candidate);
                 cursor = cursor.saturating_sub(1);
             }
             Some((&first, rest)) => {
-                is_current[candidate.index()] = false;
-                current[cursor] = first;
-                is_current[first.index()] = true;
+                unmark(&mut is_current, candidate);
+                if let Some(slot) = current.get_mut(cursor) {
+                    *slot = first;
+                }
+                mark(&mut is_current, first);
                 for &r in rest {
                     current.push(r);
-                    is_current[r.index()] = true;
+                    mark(&mut is_current, r);
                 }
             }
         }
@@ -115,7 +113,7 @@ impl Above {
         cursor: usize,
         candidate: NodeIndex,
     ) -> Option<usize> {
-        let pending = |node: NodeIndex| todo.get(node.index()).copied().unwrap_or(false);
+        let pending = |node: NodeIndex| is(todo, node);
         // The common case: nothing still to emit needs the candidate directly.
         if !graph.needed_by(candidate).any(pending) {
             return None;
@@ -128,11 +126,10 @@ impl Above {
         let stamp = self.stamp;
         self.stack.clear();
         self.stack.push(candidate);
-        self.mark[candidate.index()] = stamp;
+        self.stamp_node(candidate);
         while let Some(node) = self.stack.pop() {
             for up in graph.needed_by(node) {
-                if pending(up) && self.mark[up.index()] != stamp {
-                    self.mark[up.index()] = stamp;
+                if pending(up) && self.stamp_node(up) {
                     self.stack.push(up);
                 }
             }
@@ -140,7 +137,20 @@ impl Above {
         current
             .iter()
             .enumerate()
-            .find(|&(k, &h)| k != cursor && h != candidate && self.mark[h.index()] == stamp)
+            .find(|&(k, &h)| {
+                k != cursor && h != candidate && self.mark.get(h.index()) == Some(&stamp)
+            })
             .map(|(k, _)| k)
+    }
+
+    /// Stamps a node; returns whether it was not stamped by this walk yet.
+    fn stamp_node(&mut self, node: NodeIndex) -> bool {
+        match self.mark.get_mut(node.index()) {
+            Some(slot) if *slot != self.stamp => {
+                *slot = self.stamp;
+                true
+            }
+            _ => false,
+        }
     }
 }

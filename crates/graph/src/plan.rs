@@ -103,7 +103,7 @@ impl<'g> Rows<'g> {
     }
 
     fn is_applied(&self, node: NodeIndex) -> bool {
-        self.applied.get(node.index()).copied().unwrap_or(false)
+        walk::is(&self.applied, node)
     }
 
     /// Returns whether a version row other than `except` is `node` or needs it
@@ -126,22 +126,31 @@ impl<'g> Rows<'g> {
             self.mark.iter_mut().for_each(|m| *m = 0);
             self.stamp = 1;
         }
-        let stamp = self.stamp;
         let mut stack = vec![node];
-        self.mark[node.index()] = stamp;
+        self.stamp_node(node);
         while let Some(at) = stack.pop() {
             for next in graph.needed_by(at) {
-                if !up(self, next) || self.mark[next.index()] == stamp {
+                if !up(self, next) || !self.stamp_node(next) {
                     continue;
                 }
                 if self.rows.contains(&next) {
                     return true;
                 }
-                self.mark[next.index()] = stamp;
                 stack.push(next);
             }
         }
         false
+    }
+
+    /// Stamps a node for the current walk; returns whether it was not stamped yet.
+    fn stamp_node(&mut self, node: NodeIndex) -> bool {
+        match self.mark.get_mut(node.index()) {
+            Some(slot) if *slot != self.stamp => {
+                *slot = self.stamp;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Applies `node` and returns the rows deleted and inserted.
@@ -164,7 +173,7 @@ impl<'g> Rows<'g> {
                 .collect();
             present
                 .into_iter()
-                .filter(|&d| !others.iter().any(|&o| o == d) && !self.others_need(d, &others))
+                .filter(|&d| !self.others_need(d, &others))
                 .collect()
         } else {
             // A new branch (no down revision is a row), or one row moves up.
@@ -174,7 +183,7 @@ impl<'g> Rows<'g> {
             self.rows.remove(d);
         }
         self.rows.insert(node);
-        self.applied[node.index()] = true;
+        walk::mark(&mut self.applied, node);
         (sorted(delete), vec![node])
     }
 
@@ -202,7 +211,7 @@ impl<'g> Rows<'g> {
     /// Un-applies `node` and returns the rows deleted and inserted.
     fn downgrade(&mut self, node: NodeIndex) -> (Vec<NodeIndex>, Vec<NodeIndex>) {
         let graph = self.graph;
-        self.applied[node.index()] = false;
+        walk::unmark(&mut self.applied, node);
         if !self.rows.contains(&node) {
             // Alembic fails here; a plan never gets here, since everything
             // that needs a revision goes before it.
@@ -347,12 +356,11 @@ impl Graph {
             }
         }
         for &node in &stack {
-            remove[node.index()] = true;
+            walk::mark(&mut remove, node);
         }
         while let Some(node) = stack.pop() {
             for next in self.needed_by(node) {
-                if is_applied(next) && !remove[next.index()] {
-                    remove[next.index()] = true;
+                if is_applied(next) && walk::mark(&mut remove, next) {
                     stack.push(next);
                 }
             }

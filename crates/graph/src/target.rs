@@ -441,13 +441,13 @@ impl Graph {
                             let mut below = vec![false; self.len()];
                             for n in self.nodes().filter(|&n| on(n)) {
                                 for &d in self.down(n) {
-                                    below[d.index()] = true;
+                                    walk::mark(&mut below, d);
                                 }
                             }
                             below
                         };
                         self.nodes()
-                            .filter(|&n| on(n) && !below[n.index()])
+                            .filter(|&n| on(n) && !walk::is(&below, n))
                             .collect()
                     } else {
                         // Down: the applied revisions with no applied child, on the lineage.
@@ -490,8 +490,11 @@ impl Graph {
             } if steps > 0 => Some(self.lineage(self.find(name)?)),
             _ => None,
         };
-        let on_lineage =
-            |n: &NodeIndex| lineage.as_ref().is_none_or(|l| l.get(n.index()).copied().unwrap_or(false));
+        let on_lineage = |n: &NodeIndex| {
+            lineage
+                .as_ref()
+                .is_none_or(|l| l.get(n.index()).copied().unwrap_or(false))
+        };
         let mut at = start;
         let ambiguous = |from: NodeIndex, choices: &[NodeIndex]| ResolveError::AmbiguousStep {
             target: target.to_string(),

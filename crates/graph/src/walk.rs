@@ -6,6 +6,30 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::{Graph, NodeIndex};
 
+/// Returns whether `node` is marked in a per-node list of flags (an index
+/// past its end is unmarked).
+pub(crate) fn is(set: &[bool], node: NodeIndex) -> bool {
+    set.get(node.index()).copied().unwrap_or(false)
+}
+
+/// Marks `node` in a per-node list of flags; returns whether it was unmarked.
+pub(crate) fn mark(set: &mut [bool], node: NodeIndex) -> bool {
+    match set.get_mut(node.index()) {
+        Some(slot) if !*slot => {
+            *slot = true;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Unmarks `node` in a per-node list of flags.
+pub(crate) fn unmark(set: &mut [bool], node: NodeIndex) {
+    if let Some(slot) = set.get_mut(node.index()) {
+        *slot = false;
+    }
+}
+
 /// Returns whether `target` is `from` or an ancestor of `from` through parents.
 ///
 /// Depths prune the search: a node no deeper than `target` cannot lead to it,
@@ -66,16 +90,11 @@ impl Hasher for FastHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
+        for chunk in bytes.chunks(8) {
             let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
+            for (slot, &byte) in word.iter_mut().zip(chunk) {
+                *slot = byte;
+            }
             self.mix(u64::from_le_bytes(word));
         }
     }
@@ -101,15 +120,13 @@ pub(crate) fn closure_down(graph: &Graph, roots: &[NodeIndex]) -> Vec<bool> {
     let mut marked = vec![false; graph.len()];
     let mut stack: Vec<NodeIndex> = Vec::with_capacity(roots.len());
     for &root in roots {
-        if !marked[root.index()] {
-            marked[root.index()] = true;
+        if mark(&mut marked, root) {
             stack.push(root);
         }
     }
     while let Some(node) = stack.pop() {
         for need in graph.needs(node) {
-            if !marked[need.index()] {
-                marked[need.index()] = true;
+            if mark(&mut marked, need) {
                 stack.push(need);
             }
         }
@@ -122,15 +139,13 @@ pub(crate) fn closure_down_parents(graph: &Graph, roots: &[NodeIndex]) -> Vec<bo
     let mut marked = vec![false; graph.len()];
     let mut stack: Vec<NodeIndex> = Vec::with_capacity(roots.len());
     for &root in roots {
-        if !marked[root.index()] {
-            marked[root.index()] = true;
+        if mark(&mut marked, root) {
             stack.push(root);
         }
     }
     while let Some(node) = stack.pop() {
         for &parent in graph.parents(node) {
-            if !marked[parent.index()] {
-                marked[parent.index()] = true;
+            if mark(&mut marked, parent) {
                 stack.push(parent);
             }
         }
@@ -143,15 +158,13 @@ pub(crate) fn closure_up_parents(graph: &Graph, roots: &[NodeIndex]) -> Vec<bool
     let mut marked = vec![false; graph.len()];
     let mut stack: Vec<NodeIndex> = Vec::with_capacity(roots.len());
     for &root in roots {
-        if !marked[root.index()] {
-            marked[root.index()] = true;
+        if mark(&mut marked, root) {
             stack.push(root);
         }
     }
     while let Some(node) = stack.pop() {
         for &child in graph.children(node) {
-            if !marked[child.index()] {
-                marked[child.index()] = true;
+            if mark(&mut marked, child) {
                 stack.push(child);
             }
         }
