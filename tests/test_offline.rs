@@ -30,8 +30,8 @@ fn the_issue_walkthrough_makes_and_joins_two_heads() {
     assert_snapshot!(env.rev(&["graph"]).all(), @r"
     * mmmm (head) (mergepoint) join
     |\
-    | * cccc c
     * | bbbb b
+    | * cccc c
     |/
     * aaaa (branchpoint) a
     [exit 0]
@@ -138,22 +138,22 @@ fn json_output_has_the_documented_shape() {
       {
         "branch_labels": [],
         "depends_on": [],
-        "id": "cccc",
-        "message": "c",
-        "parents": [
-          "aaaa"
-        ],
-        "path": "migrations/versions/cccc_c.ron"
-      },
-      {
-        "branch_labels": [],
-        "depends_on": [],
         "id": "bbbb",
         "message": "b",
         "parents": [
           "aaaa"
         ],
         "path": "migrations/versions/bbbb_b.ron"
+      },
+      {
+        "branch_labels": [],
+        "depends_on": [],
+        "id": "cccc",
+        "message": "c",
+        "parents": [
+          "aaaa"
+        ],
+        "path": "migrations/versions/cccc_c.ron"
       },
       {
         "branch_labels": [],
@@ -177,8 +177,8 @@ fn history_and_branches_as_text() {
     env.diamond();
     assert_snapshot!(env.rev(&["history"]).all(), @r"
     bbbb, cccc -> mmmm (head) (mergepoint), join
-    aaaa -> cccc, c
     aaaa -> bbbb, b
+    aaaa -> cccc, c
     <base> -> aaaa (branchpoint), a
     [exit 0]
     ");
@@ -211,8 +211,8 @@ fn graph_formats() {
     assert_snapshot!(env.ok(&["graph", "--format", "mermaid"]), @r#"
     flowchart BT
         r_mmmm["mmmm (head) (mergepoint)<br/>join"]
-        r_cccc["cccc<br/>c"]
         r_bbbb["bbbb<br/>b"]
+        r_cccc["cccc<br/>c"]
         r_aaaa["aaaa (branchpoint)<br/>a"]
         r_aaaa --> r_bbbb
         r_aaaa --> r_cccc

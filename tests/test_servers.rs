@@ -121,9 +121,9 @@ fn demo_goes_up_to_heads_and_down_to_base(server: Server) {
         live.history_revisions(),
         [
             "1f3a9c2b7d40",
-            "2b7e4d1a9c05",
             "3c5d8e0f1a26",
             "4d6f0a2b3c47",
+            "2b7e4d1a9c05",
             "5e8a1b3c4d58"
         ]
     );
@@ -168,9 +168,9 @@ fn version_rows_follow_the_plan_through_branches_and_merges(server: Server) {
         "from: 5e8a1b3c4d58\n\
          to:   1f3a9c2b7d40\n\
          downgrade 5e8a1b3c4d58 merge profiles and email\n\
+         downgrade 2b7e4d1a9c05 create profiles\n\
          downgrade 4d6f0a2b3c47 add users last_login\n\
-         downgrade 3c5d8e0f1a26 unique user email\n\
-         downgrade 2b7e4d1a9c05 create profiles\n"
+         downgrade 3c5d8e0f1a26 unique user email\n"
             .to_owned()
             + match server {
                 Server::Postgres => "",
@@ -209,9 +209,9 @@ fn version_rows_follow_the_plan_through_branches_and_merges(server: Server) {
             ("4d6f0a2b3c47", "upgrade"),
             ("5e8a1b3c4d58", "upgrade"),
             ("5e8a1b3c4d58", "downgrade"),
+            ("2b7e4d1a9c05", "downgrade"),
             ("4d6f0a2b3c47", "downgrade"),
             ("3c5d8e0f1a26", "downgrade"),
-            ("2b7e4d1a9c05", "downgrade"),
             ("3c5d8e0f1a26", "upgrade"),
             ("4d6f0a2b3c47", "upgrade"),
             ("4d6f0a2b3c47", "downgrade"),

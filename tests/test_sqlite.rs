@@ -81,9 +81,9 @@ fn version_rows_follow_the_plan_through_branches_and_merges() {
     from: 5e8a1b3c4d58
     to:   1f3a9c2b7d40
     downgrade 5e8a1b3c4d58 merge profiles and email
+    downgrade 2b7e4d1a9c05 create profiles
     downgrade 4d6f0a2b3c47 add users last_login
     downgrade 3c5d8e0f1a26 unique user email
-    downgrade 2b7e4d1a9c05 create profiles
     [exit 0]
     ");
     env.ok(&["downgrade", "1f3a"]);

@@ -5,9 +5,7 @@
 //! it; a merge opens one lane per extra parent with `\`. Every transition line
 //! moves each lane by at most one column, so the drawing stays readable.
 
-use petgraph::graph::NodeIndex;
-
-use crate::Graph;
+use crate::{Graph, NodeIndex};
 
 /// Draws `order` (newest first, e.g. [`Graph::history_order`]) as lines of
 /// lanes, with `text` of each revision after its `*`.
@@ -32,7 +30,7 @@ pub fn render_ascii(
             at.push(lanes.len() - 1);
         }
         ended_base = None;
-        while let [keep, join, ..] = at[..] {
+        while let [keep, join, ..] = *at.as_slice() {
             push_line(&mut out, join_line(lanes.len(), keep, join));
             lanes.remove(join);
             at = positions(&lanes, node);
@@ -54,7 +52,9 @@ pub fn render_ascii(
                 }
             }
             [first, rest @ ..] => {
-                lanes[lane] = *first;
+                if let Some(slot) = lanes.get_mut(lane) {
+                    *slot = *first;
+                }
                 for (k, &parent) in rest.iter().enumerate() {
                     let insert_at = lane + k + 1;
                     push_line(&mut out, open_line(lanes.len(), insert_at));
@@ -97,13 +97,13 @@ fn join_line(count: usize, keep: usize, join: usize) -> String {
     let mut row: Vec<char> = vec![' '; count * 2];
     for i in 0..count {
         if i < join {
-            row[2 * i] = '|';
+            put(&mut row, 2 * i, '|');
         } else {
-            row[2 * i - 1] = '/';
+            put(&mut row, 2 * i - 1, '/');
         }
     }
     for cell in (2 * keep + 1..2 * join - 1).step_by(2) {
-        row[cell] = '_';
+        put(&mut row, cell, '_');
     }
     row.into_iter().collect()
 }
@@ -114,9 +114,9 @@ fn shift_left_line(count: usize, gone: usize) -> String {
     let mut row: Vec<char> = vec![' '; count * 2];
     for i in 0..count {
         if i < gone {
-            row[2 * i] = '|';
+            put(&mut row, 2 * i, '|');
         } else if i > gone {
-            row[2 * i - 1] = '/';
+            put(&mut row, 2 * i - 1, '/');
         }
     }
     row.into_iter().collect()
@@ -128,13 +128,20 @@ fn open_line(count: usize, insert_at: usize) -> String {
     let mut row: Vec<char> = vec![' '; count * 2 + 2];
     for i in 0..count {
         if i < insert_at {
-            row[2 * i] = '|';
+            put(&mut row, 2 * i, '|');
         } else {
-            row[2 * i + 1] = '\\';
+            put(&mut row, 2 * i + 1, '\\');
         }
     }
-    row[2 * insert_at - 1] = '\\';
+    put(&mut row, (2 * insert_at).saturating_sub(1), '\\');
     row.into_iter().collect()
+}
+
+/// Writes a glyph into a row, ignoring a column past its end.
+fn put(row: &mut [char], column: usize, glyph: char) {
+    if let Some(cell) = row.get_mut(column) {
+        *cell = glyph;
+    }
 }
 
 #[cfg(test)]

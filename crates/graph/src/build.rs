@@ -2,11 +2,8 @@
 
 use std::collections::HashMap;
 
-use petgraph::algo::tarjan_scc;
-use petgraph::graph::{DiGraph, NodeIndex};
-
 use crate::walk::{self, FastHash};
-use crate::{EdgeKind, Graph, Node, RedundantParent};
+use crate::{Graph, Node, NodeIndex, RedundantParent};
 
 /// A revision as a migration file declares it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -139,15 +136,16 @@ impl Graph {
     ///
     /// Fails on the first problem found, checking in this order: ids, duplicates,
     /// labels, parents, dependencies, cycles. Related parents are not an error:
-    /// the one the other descends from is ignored and reported by
-    /// [`Graph::redundant_parents`].
+    /// both edges stay, as in Alembic, and [`Graph::redundant_parents`] names them.
+    /// The input order is the order Alembic loads the revisions in (by file
+    /// name); plans and `history` break ties by it.
     pub fn build(specs: &[RevisionSpec]) -> Result<Graph, BuildError> {
-        let mut order: Vec<usize> = (0..specs.len()).collect();
-        // Ties are broken by position, so the unstable sort gives the stable order.
-        order.sort_unstable_by(|&a, &b| specs[a].id.cmp(&specs[b].id).then(a.cmp(&b)));
+        // (input position, spec), sorted by id; ties are broken by position, so
+        // the unstable sort gives the stable order.
+        let mut sorted: Vec<(usize, &RevisionSpec)> = specs.iter().enumerate().collect();
+        sorted.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id).then(a.0.cmp(&b.0)));
 
-        for &i in &order {
-            let spec = &specs[i];
+        for &(i, spec) in &sorted {
             if !is_valid_id(&spec.id) {
                 return Err(BuildError::InvalidId {
                     id: spec.id.clone(),
@@ -155,11 +153,11 @@ impl Graph {
                 });
             }
         }
-        for pair in order.windows(2) {
-            if let [a, b] = *pair {
-                if specs[a].id == specs[b].id {
+        for pair in sorted.windows(2) {
+            if let [(a, first), (b, second)] = *pair {
+                if first.id == second.id {
                     return Err(BuildError::DuplicateId {
-                        id: specs[a].id.clone(),
+                        id: first.id.clone(),
                         first: a,
                         second: b,
                     });
@@ -167,27 +165,25 @@ impl Graph {
             }
         }
 
-        let mut dag: DiGraph<Node, EdgeKind, u32> =
-            DiGraph::with_capacity(specs.len(), specs.len() + specs.len() / 8);
-        let index = IdIndex::new(specs, &order);
-        for &i in &order {
-            let spec = &specs[i];
-            dag.add_node(Node {
+        let index = IdIndex::new(&sorted);
+        let nodes: Vec<Node> = sorted
+            .iter()
+            .map(|&(i, spec)| Node {
                 id: spec.id.clone(),
                 branch_labels: spec.branch_labels.clone(),
                 input: i,
-                generation: 0,
-            });
-        }
+                depth: 0,
+            })
+            .collect();
 
-        let labels = collect_labels(specs, &order)?;
+        let labels = collect_labels(&sorted)?;
 
         let n = specs.len();
-        let mut parents: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
-        let mut depends: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
-        for (pos, &i) in order.iter().enumerate() {
-            let spec = &specs[i];
+        let mut parents: Vec<Vec<NodeIndex>> = Vec::with_capacity(n);
+        let mut depends: Vec<Vec<NodeIndex>> = Vec::with_capacity(n);
+        for (pos, &(i, spec)) in sorted.iter().enumerate() {
             let node = NodeIndex::new(pos);
+            let mut mine: Vec<NodeIndex> = Vec::with_capacity(spec.parents.len());
             for parent in &spec.parents {
                 let Some(p) = index.get(parent.as_str()) else {
                     return Err(BuildError::MissingParent {
@@ -198,7 +194,7 @@ impl Graph {
                 };
                 let reason = if p == node {
                     Some("although it is the revision itself")
-                } else if parents[pos].contains(&p) {
+                } else if mine.contains(&p) {
                     Some("twice")
                 } else {
                     None
@@ -211,89 +207,115 @@ impl Graph {
                         input: i,
                     });
                 }
-                parents[pos].push(p);
-                dag.add_edge(p, node, EdgeKind::Parent);
+                mine.push(p);
             }
+            parents.push(mine);
+            let mut deps: Vec<NodeIndex> = Vec::new();
             for dependency in &spec.depends_on {
-                let d = resolve_dependency(spec, i, dependency, &index, &labels, &dag)?;
+                let d = resolve_dependency(spec, i, dependency, &index, &labels, &nodes)?;
                 if d == node {
                     return Err(BuildError::Cycle {
                         revisions: vec![spec.id.clone()],
                         inputs: vec![i],
                     });
                 }
-                if !depends[pos].contains(&d) {
-                    depends[pos].push(d);
-                    dag.add_edge(d, node, EdgeKind::DependsOn);
+                if !deps.contains(&d) {
+                    deps.push(d);
                 }
             }
-            parents[pos].sort_unstable();
-            depends[pos].sort_unstable();
+            depends.push(deps);
         }
 
-        let topo = topological_or_cycle(&dag, &parents, &depends)?;
+        let topo = topological_or_cycle(&nodes, &parents, &depends)?;
 
         let mut graph = Graph {
-            dag,
+            nodes,
             parents,
             depends,
+            down: Vec::new(),
             children: vec![Vec::new(); n],
             dependents: vec![Vec::new(); n],
             labels,
             redundant: Vec::new(),
         };
         for &node in &topo {
-            let generation = graph
-                .parents(node)
-                .iter()
-                .map(|&p| graph.dag[p].generation + 1)
+            let depth = graph
+                .needs(node)
+                .map(|p| graph.node(p).depth + 1)
                 .max()
                 .unwrap_or(0);
-            graph.dag[node].generation = generation;
+            if let Some(slot) = graph.nodes.get_mut(node.index()) {
+                slot.depth = depth;
+            }
         }
-        graph.drop_redundant_parents();
         // Filling children in node order keeps every list sorted by id.
-        for (child, parents) in graph.parents.iter().enumerate() {
+        for (child, (parents, depends)) in graph.parents.iter().zip(&graph.depends).enumerate() {
+            let child = NodeIndex::new(child);
             for p in parents {
-                graph.children[p.index()].push(NodeIndex::new(child));
+                if let Some(list) = graph.children.get_mut(p.index()) {
+                    list.push(child);
+                }
             }
-        }
-        for (dependent, depends) in graph.depends.iter().enumerate() {
             for d in depends {
-                graph.dependents[d.index()].push(NodeIndex::new(dependent));
+                if let Some(list) = graph.dependents.get_mut(d.index()) {
+                    list.push(child);
+                }
             }
         }
+        graph.find_redundant_parents();
+        graph.down = graph
+            .nodes()
+            .map(|node| graph.normalized_down(node))
+            .collect();
         Ok(graph)
     }
 
-    /// Removes, from each merge, every parent that another parent descends from.
-    fn drop_redundant_parents(&mut self) {
-        let merges: Vec<NodeIndex> = self.merges();
-        for merge in merges {
-            let declared = self.parents(merge).to_vec();
-            let mut kept = Vec::with_capacity(declared.len());
-            for &p in &declared {
+    /// Lists, for each merge, every parent that another parent descends from.
+    fn find_redundant_parents(&mut self) {
+        let mut redundant = Vec::new();
+        for merge in self.merges() {
+            let declared = self.parents(merge);
+            for &p in declared {
                 let via = declared
                     .iter()
                     .copied()
                     .find(|&q| q != p && walk::reaches_down(self, q, p));
-                match via {
-                    Some(q) => self.redundant.push(RedundantParent {
+                if let Some(q) = via {
+                    redundant.push(RedundantParent {
                         revision: self.id(merge).to_owned(),
                         parent: self.id(p).to_owned(),
                         via: self.id(q).to_owned(),
-                    }),
-                    None => kept.push(p),
+                    });
                 }
             }
-            if let Some(slot) = self.parents.get_mut(merge.index()) {
-                *slot = kept;
-            }
         }
+        self.redundant = redundant;
     }
 
-    pub(crate) fn generation(&self, node: NodeIndex) -> u32 {
-        self.dag[node].generation
+    /// Returns Alembic's `_normalized_down_revisions` of a node: its parents in
+    /// declared order, then each dependency that no ancestor through parents
+    /// also names in `depends_on` (Alembic keeps those in a set, whose order
+    /// depends on the hash seed; rev keeps the declared order), without repeats.
+    fn normalized_down(&self, node: NodeIndex) -> Vec<NodeIndex> {
+        let mut down = self.parents(node).to_vec();
+        for &d in self.depends_on(node) {
+            if down.contains(&d) {
+                continue;
+            }
+            // Another revision naming the same dependency below this one makes it implied.
+            let inherited = self
+                .dependents(d)
+                .iter()
+                .any(|&other| other != node && walk::reaches_down(self, node, other));
+            if !inherited {
+                down.push(d);
+            }
+        }
+        down
+    }
+
+    pub(crate) fn depth(&self, node: NodeIndex) -> u32 {
+        self.node(node).depth
     }
 }
 
@@ -305,12 +327,10 @@ struct IdIndex<'a> {
 }
 
 impl<'a> IdIndex<'a> {
-    fn new(specs: &'a [RevisionSpec], order: &[usize]) -> IdIndex<'a> {
-        let mut map = HashMap::with_capacity_and_hasher(order.len(), FastHash::default());
-        for (pos, &i) in order.iter().enumerate() {
-            if let Some(spec) = specs.get(i) {
-                map.insert(spec.id.as_str(), NodeIndex::new(pos));
-            }
+    fn new(sorted: &[(usize, &'a RevisionSpec)]) -> IdIndex<'a> {
+        let mut map = HashMap::with_capacity_and_hasher(sorted.len(), FastHash::default());
+        for (pos, &(_, spec)) in sorted.iter().enumerate() {
+            map.insert(spec.id.as_str(), NodeIndex::new(pos));
         }
         IdIndex { map }
     }
@@ -321,12 +341,10 @@ impl<'a> IdIndex<'a> {
 }
 
 fn collect_labels(
-    specs: &[RevisionSpec],
-    order: &[usize],
+    sorted: &[(usize, &RevisionSpec)],
 ) -> Result<HashMap<String, NodeIndex>, BuildError> {
     let mut labels: HashMap<String, NodeIndex> = HashMap::new();
-    for (pos, &i) in order.iter().enumerate() {
-        let spec = &specs[i];
+    for (pos, &(i, spec)) in sorted.iter().enumerate() {
         let node = NodeIndex::new(pos);
         for label in &spec.branch_labels {
             let refuse = |reason: String| BuildError::BadLabel {
@@ -346,9 +364,7 @@ fn collect_labels(
                 ));
             }
             if let Some(&other) = labels.get(label) {
-                let other_id = specs
-                    .get(order.get(other.index()).copied().unwrap_or(0))
-                    .map_or("", |s| s.id.as_str());
+                let other_id = sorted.get(other.index()).map_or("", |(_, s)| s.id.as_str());
                 return Err(refuse(format!("is already on revision `{other_id}`")));
             }
             labels.insert(label.clone(), node);
@@ -363,7 +379,7 @@ fn resolve_dependency(
     dependency: &str,
     index: &IdIndex<'_>,
     labels: &HashMap<String, NodeIndex>,
-    dag: &DiGraph<Node, EdgeKind, u32>,
+    nodes: &[Node],
 ) -> Result<NodeIndex, BuildError> {
     if let Some(d) = index.get(dependency) {
         return Ok(d);
@@ -371,13 +387,15 @@ fn resolve_dependency(
     if let Some(&d) = labels.get(dependency) {
         return Ok(d);
     }
-    let nodes = dag.raw_nodes();
-    let start = nodes.partition_point(|n| n.weight.id.as_str() < dependency);
-    let matches: Vec<usize> = (start..nodes.len())
-        .take_while(|&k| nodes[k].weight.id.starts_with(dependency))
+    let start = nodes.partition_point(|n| n.id.as_str() < dependency);
+    let matches: Vec<(usize, &Node)> = nodes
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take_while(|(_, n)| n.id.starts_with(dependency))
         .collect();
     match matches.as_slice() {
-        [only] if !dependency.is_empty() => Ok(NodeIndex::new(*only)),
+        [(only, _)] if !dependency.is_empty() => Ok(NodeIndex::new(*only)),
         [] | [_] => Err(BuildError::MissingDependency {
             revision: spec.id.clone(),
             dependency: dependency.to_owned(),
@@ -386,7 +404,7 @@ fn resolve_dependency(
         many => Err(BuildError::AmbiguousDependency {
             revision: spec.id.clone(),
             dependency: dependency.to_owned(),
-            candidates: many.iter().map(|&k| nodes[k].weight.id.clone()).collect(),
+            candidates: many.iter().map(|(_, n)| n.id.clone()).collect(),
             input,
         }),
     }
@@ -394,48 +412,89 @@ fn resolve_dependency(
 
 /// Returns the nodes in a topological order (Kahn), or the cycle that prevents one.
 fn topological_or_cycle(
-    dag: &DiGraph<Node, EdgeKind, u32>,
+    nodes: &[Node],
     parents: &[Vec<NodeIndex>],
     depends: &[Vec<NodeIndex>],
 ) -> Result<Vec<NodeIndex>, BuildError> {
-    let n = dag.node_count();
-    let mut waiting: Vec<usize> = (0..n)
-        .map(|i| parents[i].len() + depends[i].len())
-        .collect();
-    let mut ready: Vec<NodeIndex> = (0..n)
-        .filter(|&i| waiting[i] == 0)
-        .map(NodeIndex::new)
+    let n = nodes.len();
+    let needs = |i: usize| {
+        let parents = parents.get(i).map_or(&[][..], Vec::as_slice);
+        let depends = depends.get(i).map_or(&[][..], Vec::as_slice);
+        parents.iter().chain(depends).copied()
+    };
+    let mut waiting: Vec<usize> = (0..n).map(|i| needs(i).count()).collect();
+    // Who needs each node: the reverse of parents and depends_on.
+    let mut needed_by: Vec<Vec<NodeIndex>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for need in needs(i) {
+            if let Some(list) = needed_by.get_mut(need.index()) {
+                list.push(NodeIndex::new(i));
+            }
+        }
+    }
+    let mut ready: Vec<NodeIndex> = waiting
+        .iter()
+        .enumerate()
+        .filter(|&(_, &w)| w == 0)
+        .map(|(i, _)| NodeIndex::new(i))
         .collect();
     let mut order = Vec::with_capacity(n);
     while let Some(node) = ready.pop() {
         order.push(node);
-        for next in dag.neighbors(node) {
-            let slot = &mut waiting[next.index()];
-            *slot -= 1;
-            if *slot == 0 {
-                ready.push(next);
+        for &next in needed_by.get(node.index()).map_or(&[][..], Vec::as_slice) {
+            if let Some(slot) = waiting.get_mut(next.index()) {
+                *slot = slot.saturating_sub(1);
+                if *slot == 0 {
+                    ready.push(next);
+                }
             }
         }
     }
     if order.len() == n {
         return Ok(order);
     }
-    // Kahn stalls on cycles; Tarjan names the smallest strongly connected set.
-    let scc = tarjan_scc(dag)
+    // Kahn stalls on cycles; Tarjan (petgraph's, on a throw-away graph) names
+    // the smallest strongly connected set.
+    let mut dag: petgraph::graph::DiGraph<(), (), u32> =
+        petgraph::graph::DiGraph::with_capacity(n, n);
+    for _ in 0..n {
+        dag.add_node(());
+    }
+    for i in 0..n {
+        for need in needs(i) {
+            dag.add_edge(
+                petgraph::graph::NodeIndex::new(need.index()),
+                petgraph::graph::NodeIndex::new(i),
+                (),
+            );
+        }
+    }
+    let scc: Vec<NodeIndex> = petgraph::algo::tarjan_scc(&dag)
         .into_iter()
         .filter(|scc| scc.len() > 1)
         .min_by_key(|scc| scc.len())
-        .unwrap_or_default();
-    let cycle = cycle_path(dag, &scc);
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| NodeIndex::new(k.index()))
+        .collect();
+    let cycle = cycle_path(&needs, &scc);
+    let node = |c: &NodeIndex| nodes.get(c.index());
     Err(BuildError::Cycle {
-        revisions: cycle.iter().map(|&c| dag[c].id.clone()).collect(),
-        inputs: cycle.iter().map(|&c| dag[c].input).collect(),
+        revisions: cycle
+            .iter()
+            .filter_map(node)
+            .map(|n| n.id.clone())
+            .collect(),
+        inputs: cycle.iter().filter_map(node).map(|n| n.input).collect(),
     })
 }
 
 /// Returns one cycle through the smallest node of a strongly connected set,
-/// following needs (edges backwards), closed by repeating its first node.
-fn cycle_path(dag: &DiGraph<Node, EdgeKind, u32>, scc: &[NodeIndex]) -> Vec<NodeIndex> {
+/// following needs, closed by repeating its first node.
+fn cycle_path<I: Iterator<Item = NodeIndex>>(
+    needs: &impl Fn(usize) -> I,
+    scc: &[NodeIndex],
+) -> Vec<NodeIndex> {
     let Some(&start) = scc.iter().min() else {
         return Vec::new();
     };
@@ -444,12 +503,11 @@ fn cycle_path(dag: &DiGraph<Node, EdgeKind, u32>, scc: &[NodeIndex]) -> Vec<Node
     let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
-        let mut needs: Vec<NodeIndex> = dag
-            .neighbors_directed(node, petgraph::Direction::Incoming)
-            .filter(|n| inside.contains(n))
-            .collect();
-        needs.sort_unstable();
-        for need in needs {
+        let mut inner: Vec<NodeIndex> =
+            needs(node.index()).filter(|n| inside.contains(n)).collect();
+        inner.sort_unstable();
+        inner.dedup();
+        for need in inner {
             if need == start {
                 let mut path = vec![node];
                 let mut at = node;

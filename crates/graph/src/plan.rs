@@ -3,9 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use petgraph::graph::NodeIndex;
-
-use crate::{walk, Graph, Resolved};
+use crate::{order, walk, Graph, NodeIndex, Resolved};
 
 /// Which way a plan moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,65 +73,227 @@ pub enum PlanError {
     NotApplied(String),
 }
 
-/// Counts, for each revision, how many applied revisions need it directly.
-fn applied_need_counts(graph: &Graph, applied: &[bool]) -> Vec<u32> {
-    let mut counts = vec![0u32; graph.len()];
-    for node in graph.nodes() {
-        if applied.get(node.index()).copied().unwrap_or(false) {
-            for need in graph.needs(node) {
-                counts[need.index()] += 1;
-            }
-        }
-    }
-    counts
-}
-
 fn sorted(mut nodes: Vec<NodeIndex>) -> Vec<NodeIndex> {
     nodes.sort_unstable();
     nodes.dedup();
     nodes
 }
 
+/// The version rows during a plan, moved step by step by Alembic's rules
+/// (`HeadMaintainer.update_to_step` in alembic/runtime/migration.py), with the
+/// set of applied revisions alongside.
+struct Rows<'g> {
+    graph: &'g Graph,
+    rows: BTreeSet<NodeIndex>,
+    applied: Vec<bool>,
+    /// Marks of the last upward walk (see [`Rows::needed_by_a_row`]).
+    mark: Vec<u32>,
+    stamp: u32,
+}
+
+impl<'g> Rows<'g> {
+    fn new(graph: &'g Graph, current: &[NodeIndex]) -> Rows<'g> {
+        Rows {
+            graph,
+            rows: current.iter().copied().collect(),
+            applied: walk::closure_down(graph, current),
+            mark: vec![0; graph.len()],
+            stamp: 0,
+        }
+    }
+
+    fn is_applied(&self, node: NodeIndex) -> bool {
+        walk::is(&self.applied, node)
+    }
+
+    /// Returns whether a version row other than `except` is `node` or needs it
+    /// (Alembic: `node` is among the ancestors of the other heads).
+    ///
+    /// Whatever a row needs is applied, so the walk goes up from `node` through
+    /// applied revisions only, and most of the time stops at once: a revision
+    /// that nothing applied needs is needed by no row but itself.
+    fn needed_by_a_row(&mut self, node: NodeIndex, except: NodeIndex) -> bool {
+        if node != except && self.rows.contains(&node) {
+            return true;
+        }
+        let graph = self.graph;
+        let up = |rows: &Rows<'_>, n: NodeIndex| n != except && rows.is_applied(n);
+        if !graph.needed_by(node).any(|n| up(self, n)) {
+            return false;
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.stamp = 1;
+        }
+        let mut stack = vec![node];
+        self.stamp_node(node);
+        while let Some(at) = stack.pop() {
+            for next in graph.needed_by(at) {
+                if !up(self, next) || !self.stamp_node(next) {
+                    continue;
+                }
+                if self.rows.contains(&next) {
+                    return true;
+                }
+                stack.push(next);
+            }
+        }
+        false
+    }
+
+    /// Stamps a node for the current walk; returns whether it was not stamped yet.
+    fn stamp_node(&mut self, node: NodeIndex) -> bool {
+        match self.mark.get_mut(node.index()) {
+            Some(slot) if *slot != self.stamp => {
+                *slot = self.stamp;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Applies `node` and returns the rows deleted and inserted.
+    fn upgrade(&mut self, node: NodeIndex) -> (Vec<NodeIndex>, Vec<NodeIndex>) {
+        let graph = self.graph;
+        let down = graph.down(node);
+        let present: Vec<NodeIndex> = down
+            .iter()
+            .copied()
+            .filter(|d| self.rows.contains(d))
+            .collect();
+        let delete: Vec<NodeIndex> = if down.len() > 1 && present.len() > 1 {
+            // A merge of several rows: each joins the merge unless a row outside
+            // the merge's down revisions still needs it.
+            let others: Vec<NodeIndex> = self
+                .rows
+                .iter()
+                .copied()
+                .filter(|r| !down.contains(r))
+                .collect();
+            present
+                .into_iter()
+                .filter(|&d| !self.others_need(d, &others))
+                .collect()
+        } else {
+            // A new branch (no down revision is a row), or one row moves up.
+            present.into_iter().take(1).collect()
+        };
+        for d in &delete {
+            self.rows.remove(d);
+        }
+        self.rows.insert(node);
+        walk::mark(&mut self.applied, node);
+        (sorted(delete), vec![node])
+    }
+
+    /// Returns whether one of `others` (rows) needs `node`.
+    fn others_need(&mut self, node: NodeIndex, others: &[NodeIndex]) -> bool {
+        if others.is_empty() {
+            return false;
+        }
+        // Rows not among `others` are the merge's own down revisions: set
+        // them aside for the walk by walking with them not counted as rows.
+        let hidden: Vec<NodeIndex> = self
+            .rows
+            .iter()
+            .copied()
+            .filter(|r| !others.contains(r))
+            .collect();
+        for h in &hidden {
+            self.rows.remove(h);
+        }
+        let needed = self.needed_by_a_row(node, node);
+        self.rows.extend(hidden);
+        needed
+    }
+
+    /// Un-applies `node` and returns the rows deleted and inserted.
+    fn downgrade(&mut self, node: NodeIndex) -> (Vec<NodeIndex>, Vec<NodeIndex>) {
+        let graph = self.graph;
+        walk::unmark(&mut self.applied, node);
+        if !self.rows.contains(&node) {
+            // Alembic fails here; a plan never gets here, since everything
+            // that needs a revision goes before it.
+            return (Vec::new(), Vec::new());
+        }
+        let down = graph.down(node);
+        let alone = self.rows.len() == 1;
+        // What the rows move to (Alembic's `_unmerge_to_revisions`): with other
+        // rows, the down revisions none of them needs; alone, the down
+        // revisions no other down revision needs.
+        let to: Vec<NodeIndex> = if alone {
+            down.iter()
+                .copied()
+                .filter(|&d| {
+                    !down
+                        .iter()
+                        .any(|&e| e != d && walk::reaches_down_needs(graph, e, d))
+                })
+                .collect()
+        } else {
+            let mut to = Vec::new();
+            for &d in down {
+                if !self.needed_by_a_row(d, node) {
+                    to.push(d);
+                }
+            }
+            to
+        };
+        self.rows.remove(&node);
+        let mut insert = Vec::new();
+        for d in to {
+            if self.rows.insert(d) {
+                insert.push(d);
+            }
+        }
+        (vec![node], sorted(insert))
+    }
+}
+
 impl Graph {
     /// Plans an upgrade from the version rows `current` to `target`: every
-    /// revision the target needs that is not applied yet, each after what it needs.
-    /// Upgrading to `base`, or to something already applied, plans nothing.
+    /// revision the target needs that is not applied yet, each after what it
+    /// needs, in Alembic's order (its topological sort from the targets, run
+    /// backwards). Upgrading to `base`, or to something already applied, plans nothing.
     pub fn plan_upgrade(&self, current: &[NodeIndex], target: &Resolved) -> Plan {
-        let applied = self.applied_set(current);
+        let mut rows = Rows::new(self, current);
         let targets: &[NodeIndex] = match target {
             Resolved::Base => &[],
             Resolved::Revisions(targets) => targets,
         };
-        let order = walk::upgrade_order(self, targets, &applied);
+        let wanted = walk::closure_down(self, targets);
+        let set: Vec<bool> = wanted
+            .iter()
+            .zip(&rows.applied)
+            .map(|(&w, &a)| w && !a)
+            .collect();
+        let mut order = order::alembic_order(self, &set, targets);
+        order.reverse();
 
-        let mut rows: BTreeSet<NodeIndex> = current.iter().copied().collect();
         let mut steps = Vec::with_capacity(order.len());
         for node in order {
-            let mut delete_rows: Vec<NodeIndex> =
-                self.needs(node).filter(|n| rows.contains(n)).collect();
-            delete_rows = sorted(delete_rows);
-            for r in &delete_rows {
-                rows.remove(r);
-            }
-            rows.insert(node);
+            let (delete_rows, insert_rows) = rows.upgrade(node);
             steps.push(PlanStep {
                 direction: crate::PlanDirection::Upgrade,
                 revision: node,
                 delete_rows,
-                insert_rows: vec![node],
+                insert_rows,
             });
         }
         Plan {
             from: sorted(current.to_vec()),
-            to: rows.into_iter().collect(),
+            to: rows.rows.into_iter().collect(),
             steps,
         }
     }
 
     /// Plans a downgrade from the version rows `current` to `target` (DESIGN.md §3):
     /// un-applies every applied descendant of the target through parents, and
-    /// every applied revision that needs one of those; dependents go first.
-    /// `base` un-applies everything.
+    /// every applied revision that needs one of those; dependents go first, in
+    /// Alembic's order (its topological sort from the current rows). `base`
+    /// un-applies everything. With several targets (the parents of a merge),
+    /// what the targets need stays.
     pub fn plan_downgrade(
         &self,
         current: &[NodeIndex],
@@ -142,10 +302,12 @@ impl Graph {
         self.downgrade(current, target, None)
     }
 
-    /// Plans a downgrade along one branch, what `<label>@-N` asks for: un-applies
-    /// the revisions between `tip` (the branch's applied end) and the target, and
-    /// every applied revision that needs one of those, but leaves other branches
-    /// that leave the target alone (Alembic's branch downgrade).
+    /// Plans a downgrade along one branch, what `<label>@-N`, `-N` and
+    /// `<label>@base` ask for: un-applies the revisions between `tip` (the
+    /// branch's applied end) and the target, and every applied revision that
+    /// needs one of those, but leaves other branches that leave the target
+    /// alone (Alembic's branch downgrade). For `base`, un-applies what `tip`
+    /// needs through parents, and everything that needs it.
     pub fn plan_downgrade_along(
         &self,
         current: &[NodeIndex],
@@ -164,11 +326,13 @@ impl Graph {
     ) -> Result<Plan, PlanError> {
         let on_path =
             |n: NodeIndex| along.is_none_or(|a| a.get(n.index()).copied().unwrap_or(false));
-        let applied = self.applied_set(current);
+        let mut rows = Rows::new(self, current);
+        let applied = rows.applied.clone();
         let is_applied = |n: NodeIndex| applied.get(n.index()).copied().unwrap_or(false);
 
         let mut remove = vec![false; self.len()];
         let mut stack: Vec<NodeIndex> = Vec::new();
+        let mut keep: Option<Vec<bool>> = None;
         match target {
             Resolved::Base => {
                 stack.extend(self.nodes().filter(|&n| is_applied(n) && on_path(n)));
@@ -186,58 +350,42 @@ impl Graph {
                             .filter(|&c| is_applied(c) && on_path(c)),
                     );
                 }
+                if targets.len() > 1 {
+                    keep = Some(walk::closure_down(self, targets));
+                }
             }
         }
         for &node in &stack {
-            remove[node.index()] = true;
+            walk::mark(&mut remove, node);
         }
         while let Some(node) = stack.pop() {
             for next in self.needed_by(node) {
-                if is_applied(next) && !remove[next.index()] {
-                    remove[next.index()] = true;
+                if is_applied(next) && walk::mark(&mut remove, next) {
                     stack.push(next);
                 }
             }
         }
+        if let Some(keep) = keep {
+            for (r, k) in remove.iter_mut().zip(keep) {
+                *r = *r && !k;
+            }
+        }
 
-        // The upgrade order of the removed set, reversed, puts dependents first and
-        // keeps each branch together.
-        let tops: Vec<NodeIndex> = self
-            .nodes()
-            .filter(|&n| remove[n.index()] && !self.needed_by(n).any(|d| remove[d.index()]))
-            .collect();
-        let mut order = walk::upgrade_order_within(self, &tops, |n| remove[n.index()]);
-        order.reverse();
+        let order = order::alembic_order(self, &remove, current);
 
-        let mut counts = applied_need_counts(self, &applied);
-        let mut still_applied = applied.clone();
-        let mut rows: BTreeSet<NodeIndex> = current.iter().copied().collect();
         let mut steps = Vec::with_capacity(order.len());
         for node in order {
-            still_applied[node.index()] = false;
-            let delete_rows = if rows.remove(&node) {
-                vec![node]
-            } else {
-                Vec::new()
-            };
-            let mut insert_rows = Vec::new();
-            for need in self.needs(node) {
-                let count = &mut counts[need.index()];
-                *count = count.saturating_sub(1);
-                if *count == 0 && still_applied[need.index()] && rows.insert(need) {
-                    insert_rows.push(need);
-                }
-            }
+            let (delete_rows, insert_rows) = rows.downgrade(node);
             steps.push(PlanStep {
                 direction: crate::PlanDirection::Downgrade,
                 revision: node,
                 delete_rows,
-                insert_rows: sorted(insert_rows),
+                insert_rows,
             });
         }
         Ok(Plan {
             from: sorted(current.to_vec()),
-            to: rows.into_iter().collect(),
+            to: rows.rows.into_iter().collect(),
             steps,
         })
     }

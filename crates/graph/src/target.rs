@@ -3,10 +3,8 @@
 
 use std::fmt;
 
-use petgraph::graph::NodeIndex;
-
 use crate::build::is_valid_id;
-use crate::{walk, Graph};
+use crate::{walk, Graph, NodeIndex};
 
 /// Where a relative step starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +162,8 @@ impl fmt::Display for Target {
 pub enum Resolved {
     /// Before every revision.
     Base,
-    /// These revisions (several only for `heads`), sorted by id.
+    /// These revisions, sorted by id: several for `heads` (the heads nothing
+    /// needs), and for a step down from a merge (its parents).
     Revisions(Vec<NodeIndex>),
 }
 
@@ -279,14 +278,10 @@ impl Graph {
 
     /// Returns the revisions whose id starts with `prefix`, in id order.
     fn prefix_matches(&self, prefix: &str, keep: impl Fn(NodeIndex) -> bool) -> Vec<NodeIndex> {
-        let nodes = self.dag.raw_nodes();
-        let start = nodes.partition_point(|n| n.weight.id.as_str() < prefix);
+        let nodes = &self.nodes;
+        let start = nodes.partition_point(|n| n.id.as_str() < prefix);
         (start..nodes.len())
-            .take_while(|&k| {
-                nodes
-                    .get(k)
-                    .is_some_and(|n| n.weight.id.starts_with(prefix))
-            })
+            .take_while(|&k| nodes.get(k).is_some_and(|n| n.id.starts_with(prefix)))
             .map(NodeIndex::new)
             .filter(|&n| keep(n))
             .collect()
@@ -307,7 +302,9 @@ impl Graph {
     ) -> Result<Resolved, ResolveError> {
         match target {
             Target::Base => Ok(Resolved::Base),
-            Target::Heads => Ok(Resolved::Revisions(self.heads())),
+            // Alembic's `heads`: the heads nothing needs. A head that another
+            // revision names in depends_on comes with that revision.
+            Target::Heads => Ok(Resolved::Revisions(self.real_heads())),
             Target::Head => match self.heads().as_slice() {
                 [] => Err(ResolveError::Empty),
                 [one] => Ok(Resolved::Revisions(vec![*one])),
@@ -320,9 +317,15 @@ impl Graph {
                 let from = self.find(name)?;
                 Ok(Resolved::Revisions(vec![self.branch_head(from)?]))
             }
+            Target::OnBranch { branch, revision } if revision == "base" => {
+                // `<label>@base`: before the branch; a downgrade takes the branch
+                // tip from [`Graph::branch_tip`].
+                self.find(branch)?;
+                Ok(Resolved::Base)
+            }
             Target::OnBranch { branch, revision } => {
                 let start = self.find(branch)?;
-                let on_branch = walk::closure_up_parents(self, &[start]);
+                let on_branch = self.lineage(start);
                 let keep = |n: NodeIndex| on_branch.get(n.index()).copied().unwrap_or(false);
                 let node = self.find_among(revision, keep)?;
                 if keep(node) {
@@ -358,9 +361,20 @@ impl Graph {
         }
     }
 
-    /// Returns, for a branch-relative target (`<label>@-N`, `<label>@+N`), the
-    /// revision the branch stands at, which the walk starts from; `None` for
-    /// every other target. A downgrade to such a target stays on the branch.
+    /// Returns a branch's lineage as Alembic's labels cover it: the revision
+    /// that starts it, its ancestors and its descendants, through parents.
+    fn lineage(&self, start: NodeIndex) -> Vec<bool> {
+        let up = walk::closure_up_parents(self, &[start]);
+        let down = walk::closure_down_parents(self, &[start]);
+        up.iter().zip(down).map(|(&u, d)| u || d).collect()
+    }
+
+    /// Returns, for a target that a downgrade takes along one branch, the
+    /// revision the branch stands at; `None` for every other target. A
+    /// downgrade to such a target ([`Graph::plan_downgrade_along`]) stays on the
+    /// branch: `<label>@-N` and `-N` from where the walk starts (for `-N`, the
+    /// single current row, as Alembic restricts `-N` to that row's branch), and
+    /// `<label>@base` from the revision carrying the label.
     pub fn branch_tip(
         &self,
         target: &Target,
@@ -371,6 +385,16 @@ impl Graph {
                 anchor: anchor @ Anchor::Branch(_),
                 steps,
             } => Ok(self.relative_start(target, anchor, *steps, current)?.0),
+            Target::Relative {
+                anchor: Anchor::Current,
+                steps,
+            } if *steps < 0 => match current {
+                [one] => Ok(Some(*one)),
+                _ => Ok(None),
+            },
+            Target::OnBranch { branch, revision } if revision == "base" => {
+                Ok(Some(self.find(branch)?))
+            }
             _ => Ok(None),
         }
     }
@@ -397,22 +421,47 @@ impl Graph {
             },
             Anchor::Branch(name) => {
                 let start = self.find(name)?;
-                let on_branch = walk::closure_up_parents(self, &[start]);
-                let applied = self.applied_set(current);
+                let lineage = self.lineage(start);
                 let is = |set: &[bool], n: NodeIndex| set.get(n.index()).copied().unwrap_or(false);
-                // The branch stands at its applied revisions without an applied
-                // child. Version rows are not enough: a revision that another
-                // branch names in depends_on is applied without being a row.
-                let here: Vec<NodeIndex> = self
-                    .nodes()
-                    .filter(|&n| is(&on_branch, n) && is(&applied, n))
-                    .filter(|&n| !self.children(n).iter().any(|&c| is(&applied, c)))
+                // Alembic: the current rows on the branch's lineage.
+                let mut here: Vec<NodeIndex> = current
+                    .iter()
+                    .copied()
+                    .filter(|&n| is(&lineage, n))
                     .collect();
+                here.sort_unstable();
+                here.dedup();
+                if here.is_empty() {
+                    let applied = self.applied_set(current);
+                    let on = |n: NodeIndex| is(&applied, n) && is(&lineage, n);
+                    here = if steps > 0 {
+                        // Up: the applied revisions of the lineage that no other
+                        // applied one of it moves from.
+                        let below: Vec<bool> = {
+                            let mut below = vec![false; self.len()];
+                            for n in self.nodes().filter(|&n| on(n)) {
+                                for &d in self.down(n) {
+                                    walk::mark(&mut below, d);
+                                }
+                            }
+                            below
+                        };
+                        self.nodes()
+                            .filter(|&n| on(n) && !walk::is(&below, n))
+                            .collect()
+                    } else {
+                        // Down: the applied revisions with no applied child, on the lineage.
+                        self.nodes()
+                            .filter(|&n| on(n))
+                            .filter(|&n| !self.children(n).iter().any(|&c| is(&applied, c)))
+                            .collect()
+                    };
+                }
                 match here.as_slice() {
                     [one] => Ok((Some(*one), steps)),
-                    // Nothing of the branch is applied: its first revision is one
-                    // step up, whatever siblings it has.
-                    [] if steps > 0 => Ok((Some(start), steps - 1)),
+                    // Nothing of the lineage is applied: walk up from before
+                    // every revision, along the lineage.
+                    [] if steps > 0 => Ok((None, steps)),
                     [] => Err(ResolveError::BranchNotApplied(name.clone())),
                     many => Err(ResolveError::SeveralCurrent {
                         target: target.to_string(),
@@ -425,25 +474,43 @@ impl Graph {
     }
 
     /// Walks `steps` revisions up (children) or down (parents) from `start`,
-    /// refusing to choose at a fork.
+    /// refusing to choose at a fork. A walk up along a branch only considers
+    /// the branch's lineage. The last step down from a merge lands on all its
+    /// parents (Alembic refuses any step down from a merge: "Ambiguous walk").
     fn step(
         &self,
         target: &Target,
         start: Option<NodeIndex>,
         steps: i64,
     ) -> Result<Resolved, ResolveError> {
+        let lineage = match target {
+            Target::Relative {
+                anchor: Anchor::Branch(name),
+                ..
+            } if steps > 0 => Some(self.lineage(self.find(name)?)),
+            _ => None,
+        };
+        let on_lineage = |n: &NodeIndex| {
+            lineage
+                .as_ref()
+                .is_none_or(|l| l.get(n.index()).copied().unwrap_or(false))
+        };
         let mut at = start;
         let ambiguous = |from: NodeIndex, choices: &[NodeIndex]| ResolveError::AmbiguousStep {
             target: target.to_string(),
             at: self.id(from).to_owned(),
             choices: self.ids(choices),
         };
-        for _ in 0..steps.unsigned_abs() {
+        let count = steps.unsigned_abs();
+        for taken in 0..count {
             at = if steps > 0 {
                 let next: Vec<NodeIndex> = match at {
                     None => self.bases(),
                     Some(node) => self.children(node).to_vec(),
-                };
+                }
+                .into_iter()
+                .filter(on_lineage)
+                .collect();
                 match next.as_slice() {
                     [one] => Some(*one),
                     [] => {
@@ -476,6 +543,11 @@ impl Graph {
                 match self.parents(node) {
                     [] => None,
                     [one] => Some(*one),
+                    many if taken + 1 == count => {
+                        let mut parents = many.to_vec();
+                        parents.sort_unstable();
+                        return Ok(Resolved::Revisions(parents));
+                    }
                     many => return Err(ambiguous(node, many)),
                 }
             };

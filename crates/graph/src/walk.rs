@@ -4,26 +4,66 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use petgraph::graph::NodeIndex;
+use crate::{Graph, NodeIndex};
 
-use crate::Graph;
+/// Returns whether `node` is marked in a per-node list of flags (an index
+/// past its end is unmarked).
+pub(crate) fn is(set: &[bool], node: NodeIndex) -> bool {
+    set.get(node.index()).copied().unwrap_or(false)
+}
+
+/// Marks `node` in a per-node list of flags; returns whether it was unmarked.
+pub(crate) fn mark(set: &mut [bool], node: NodeIndex) -> bool {
+    match set.get_mut(node.index()) {
+        Some(slot) if !*slot => {
+            *slot = true;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Unmarks `node` in a per-node list of flags.
+pub(crate) fn unmark(set: &mut [bool], node: NodeIndex) {
+    if let Some(slot) = set.get_mut(node.index()) {
+        *slot = false;
+    }
+}
 
 /// Returns whether `target` is `from` or an ancestor of `from` through parents.
 ///
-/// Generations prune the search: a node older than `target` cannot lead to it,
+/// Depths prune the search: a node no deeper than `target` cannot lead to it,
 /// so a merge of two short branches looks at a few dozen nodes, not the history.
 pub(crate) fn reaches_down(graph: &Graph, from: NodeIndex, target: NodeIndex) -> bool {
-    let floor = graph.generation(target);
+    let floor = graph.depth(target);
     let mut seen: HashSet<NodeIndex, FastHash> = HashSet::default();
     let mut stack = vec![from];
     while let Some(node) = stack.pop() {
         if node == target {
             return true;
         }
-        if graph.generation(node) <= floor || !seen.insert(node) {
+        if graph.depth(node) <= floor || !seen.insert(node) {
             continue;
         }
         stack.extend(graph.parents(node).iter().copied());
+    }
+    false
+}
+
+/// Returns whether `target` is `from` or something `from` needs, through
+/// parents and depends_on. Pruned by depth like [`reaches_down`].
+pub(crate) fn reaches_down_needs(graph: &Graph, from: NodeIndex, target: NodeIndex) -> bool {
+    let floor = graph.depth(target);
+    let mut seen: HashSet<NodeIndex, FastHash> = HashSet::default();
+    let mut stack = vec![from];
+    while let Some(node) = stack.pop() {
+        if node == target {
+            return true;
+        }
+        if graph.depth(node) <= floor || !seen.insert(node) {
+            continue;
+        }
+        stack.extend(graph.needs(node));
     }
     false
 }
@@ -50,16 +90,11 @@ impl Hasher for FastHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
+        for chunk in bytes.chunks(8) {
             let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
+            for (slot, &byte) in word.iter_mut().zip(chunk) {
+                *slot = byte;
+            }
             self.mix(u64::from_le_bytes(word));
         }
     }
@@ -80,73 +115,18 @@ impl Hasher for FastHasher {
 /// Builds [`FastHasher`]s for hash maps and sets.
 pub(crate) type FastHash = BuildHasherDefault<FastHasher>;
 
-/// Returns the revisions to apply, in order, to bring `targets` and all they
-/// need (through parents and depends_on) into the applied set.
-///
-/// A post-order depth-first walk: each revision comes right after everything it
-/// needs, parents before dependencies, each in id order. That finishes one
-/// branch before starting its sibling, and makes the order deterministic.
-pub(crate) fn upgrade_order(
-    graph: &Graph,
-    targets: &[NodeIndex],
-    applied: &[bool],
-) -> Vec<NodeIndex> {
-    upgrade_order_within(graph, targets, |n| {
-        !applied.get(n.index()).copied().unwrap_or(false)
-    })
-}
-
-/// Like [`upgrade_order`], restricted to the revisions `include` accepts.
-pub(crate) fn upgrade_order_within(
-    graph: &Graph,
-    targets: &[NodeIndex],
-    include: impl Fn(NodeIndex) -> bool,
-) -> Vec<NodeIndex> {
-    let mut done = vec![false; graph.len()];
-    let mut order = Vec::new();
-    // (node, index of the next need to visit)
-    let mut stack: Vec<(NodeIndex, usize)> = Vec::new();
-    for &target in targets {
-        if done[target.index()] || !include(target) {
-            continue;
-        }
-        done[target.index()] = true;
-        stack.push((target, 0));
-        while let Some(top) = stack.last_mut() {
-            let (node, next) = *top;
-            let need = graph.needs(node).nth(next);
-            top.1 += 1;
-            match need {
-                Some(need) => {
-                    if !done[need.index()] && include(need) {
-                        done[need.index()] = true;
-                        stack.push((need, 0));
-                    }
-                }
-                None => {
-                    order.push(node);
-                    stack.pop();
-                }
-            }
-        }
-    }
-    order
-}
-
 /// Marks `roots` and every revision they need, through parents and depends_on.
 pub(crate) fn closure_down(graph: &Graph, roots: &[NodeIndex]) -> Vec<bool> {
     let mut marked = vec![false; graph.len()];
     let mut stack: Vec<NodeIndex> = Vec::with_capacity(roots.len());
     for &root in roots {
-        if !marked[root.index()] {
-            marked[root.index()] = true;
+        if mark(&mut marked, root) {
             stack.push(root);
         }
     }
     while let Some(node) = stack.pop() {
         for need in graph.needs(node) {
-            if !marked[need.index()] {
-                marked[need.index()] = true;
+            if mark(&mut marked, need) {
                 stack.push(need);
             }
         }
@@ -159,15 +139,13 @@ pub(crate) fn closure_down_parents(graph: &Graph, roots: &[NodeIndex]) -> Vec<bo
     let mut marked = vec![false; graph.len()];
     let mut stack: Vec<NodeIndex> = Vec::with_capacity(roots.len());
     for &root in roots {
-        if !marked[root.index()] {
-            marked[root.index()] = true;
+        if mark(&mut marked, root) {
             stack.push(root);
         }
     }
     while let Some(node) = stack.pop() {
         for &parent in graph.parents(node) {
-            if !marked[parent.index()] {
-                marked[parent.index()] = true;
+            if mark(&mut marked, parent) {
                 stack.push(parent);
             }
         }
@@ -180,15 +158,13 @@ pub(crate) fn closure_up_parents(graph: &Graph, roots: &[NodeIndex]) -> Vec<bool
     let mut marked = vec![false; graph.len()];
     let mut stack: Vec<NodeIndex> = Vec::with_capacity(roots.len());
     for &root in roots {
-        if !marked[root.index()] {
-            marked[root.index()] = true;
+        if mark(&mut marked, root) {
             stack.push(root);
         }
     }
     while let Some(node) = stack.pop() {
         for &child in graph.children(node) {
-            if !marked[child.index()] {
-                marked[child.index()] = true;
+            if mark(&mut marked, child) {
                 stack.push(child);
             }
         }

@@ -63,9 +63,11 @@ fn a_branch_downgrade_leaves_sibling_branches_applied() {
             vec!["b1".to_owned()]
         )
     );
+    // Alembic's order (checked with Alembic 1.20.1): its topological sort
+    // starts from the rows in load order, b1 first.
     assert_eq!(
         downgrade(&graph, &["b1", "s2"], "a1").0,
-        vec!["s2".to_owned(), "s1".to_owned(), "b1".to_owned()]
+        vec!["b1".to_owned(), "s2".to_owned(), "s1".to_owned()]
     );
 }
 
@@ -73,7 +75,9 @@ fn a_branch_downgrade_leaves_sibling_branches_applied() {
 fn what_needs_the_branch_goes_with_it() {
     let graph = graph();
     let (steps, rows) = downgrade(&graph, &["b1", "s2", "x1"], "ship@-2");
-    assert_eq!(steps, ["x1", "s2", "s1"]);
+    // Alembic's order: s2 first (the first row in load order that nothing
+    // else needs), then x1, which still needs s1.
+    assert_eq!(steps, ["s2", "x1", "s1"]);
     assert_eq!(rows, ["b1", "x0"]);
 }
 
@@ -82,6 +86,7 @@ fn a_branch_downgrade_to_base_takes_what_needs_the_shared_base() {
     let graph = graph();
     // From s2, three steps down un-apply a1 too, and `bill` needs a1.
     let (steps, rows) = downgrade(&graph, &["b1", "s2"], "ship@-3");
-    assert_eq!(steps, ["s2", "s1", "b1", "a1"]);
+    // Alembic's order: b1 is the first row in load order.
+    assert_eq!(steps, ["b1", "s2", "s1", "a1"]);
     assert!(rows.is_empty());
 }
