@@ -66,10 +66,12 @@ fn upgrade_applies_every_revision_in_order_and_reports_events() {
     assert!(report.from.is_empty());
     assert_eq!(report.to, ["c"]);
     let applied: Vec<&str> = report.applied.iter().map(|a| a.revision.as_str()).collect();
-    assert_eq!(applied, ["a", "b", "c"]);
+    // Alembic's order: history walks down from c through its parents as
+    // declared (c, a, b), and an upgrade runs that backwards.
+    assert_eq!(applied, ["b", "a", "c"]);
     assert_eq!(
         seen,
-        ["start a", "end a", "start b", "end b", "start c", "end c", "done 3"]
+        ["start b", "end b", "start a", "end a", "start c", "end c", "done 3"]
     );
     assert_eq!(
         rev_migrate::current(db.as_mut(), &Options::default()).unwrap(),
