@@ -502,13 +502,8 @@ impl Collector {
                 table,
                 name,
                 schema,
-            } => {
-                let t = table_of(schema, table);
-                let c = names.column(&t, name);
-                found.push((Object::Column(t.clone(), c), Action::Drop));
-                found.push((Object::Table(t), Action::Use));
             }
-            Operation::AlterColumn {
+            | Operation::AlterColumn {
                 table,
                 name,
                 schema,
@@ -516,7 +511,12 @@ impl Collector {
             } => {
                 let t = table_of(schema, table);
                 let c = names.column(&t, name);
-                found.push((Object::Column(t.clone(), c), Action::Alter));
+                let action = if matches!(op, Operation::DropColumn { .. }) {
+                    Action::Drop
+                } else {
+                    Action::Alter
+                };
+                found.push((Object::Column(t.clone(), c), action));
                 found.push((Object::Table(t), Action::Use));
             }
             Operation::RenameColumn {
