@@ -14,3 +14,4 @@ mod test_polish;
 mod test_servers;
 mod test_signals;
 mod test_sqlite;
+mod test_squash;

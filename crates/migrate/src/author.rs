@@ -73,7 +73,7 @@ pub struct Revised {
 }
 
 /// Refuses an empty message: it names the file and is all `history` shows.
-fn check_message(message: &str) -> Result<()> {
+pub(crate) fn check_message(message: &str) -> Result<()> {
     if message.trim().is_empty() {
         return Err(MigrateError::usage(
             "the message is empty",
@@ -83,7 +83,7 @@ fn check_message(message: &str) -> Result<()> {
     Ok(())
 }
 
-fn checked_id(project: &Project, rev_id: Option<&str>) -> Result<String> {
+pub(crate) fn checked_id(project: &Project, rev_id: Option<&str>) -> Result<String> {
     match rev_id {
         None => Ok(new_revision_id()),
         Some(id) if !rev_graph::is_valid_id(id) => Err(MigrateError::usage(
@@ -166,6 +166,7 @@ pub fn new_revision(
         upgrade: upgrade.clone(),
         downgrade,
         acknowledged: Vec::new(),
+        replaces: Vec::new(),
     };
     let path = project.add_migration(&migration)?;
     Ok(Revised {
@@ -284,6 +285,7 @@ pub fn merge(project: &Project, ask: &Merge<'_>) -> Result<Merged> {
         upgrade: Vec::new(),
         downgrade: None,
         acknowledged: conflicts.iter().map(Conflict::acknowledgement).collect(),
+        replaces: Vec::new(),
     };
     let path = project.add_migration(&migration)?;
     Ok(Merged {
