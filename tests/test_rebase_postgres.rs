@@ -21,7 +21,10 @@ fn forked() -> TestEnv {
 
 #[test]
 fn rebase_refuses_a_branch_a_postgres_database_applied() {
-    let (Some(applied), Some(other)) = (TempDb::create(Server::Postgres), TempDb::create(Server::Postgres)) else {
+    let (Some(applied), Some(other)) = (
+        TempDb::create(Server::Postgres),
+        TempDb::create(Server::Postgres),
+    ) else {
         println!("skipped rebase_refuses_a_branch_a_postgres_database_applied: PostgreSQL is unreachable");
         return;
     };
@@ -34,7 +37,8 @@ fn rebase_refuses_a_branch_a_postgres_database_applied() {
     let run = env.rev(&["rebase", "b2b2", "--onto", "cccc", "--url", &applied.url]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.stderr.contains("has applied revisions of the branch (b2b2, bbbb)"),
+        run.stderr
+            .contains("has applied revisions of the branch (b2b2, bbbb)"),
         "{}",
         run.all()
     );
@@ -44,13 +48,20 @@ fn rebase_refuses_a_branch_a_postgres_database_applied() {
     // The other database ran only the line it moves onto: the branch moves.
     let run = env.rev(&["rebase", "b2b2", "--onto", "cccc", "--url", &other.url]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("parents [aaaa] -> [cccc]"), "{}", run.all());
+    assert!(
+        run.stdout.contains("parents [aaaa] -> [cccc]"),
+        "{}",
+        run.all()
+    );
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         before.replace("parents: [\"aaaa\"]", "parents: [\"cccc\"]")
     );
     env.ok(&["upgrade", "heads", "--url", &other.url]);
-    assert_eq!(other.column("SELECT version_num FROM rev_version"), ["b2b2"]);
+    assert_eq!(
+        other.column("SELECT version_num FROM rev_version"),
+        ["b2b2"]
+    );
     assert_eq!(
         other.column("SELECT revision FROM rev_history ORDER BY id"),
         ["aaaa", "cccc", "bbbb", "b2b2"]

@@ -995,7 +995,10 @@ Migration(
         // A file without the field is written and summed as before.
         assert!(!plain.to_ron().unwrap().contains("replaces"));
         let written = squash.to_ron().unwrap();
-        assert!(written.contains("replaces: [\n        \"b\",\n        \"c\",\n    ]"), "{written}");
+        assert!(
+            written.contains("replaces: [\n        \"b\",\n        \"c\",\n    ]"),
+            "{written}"
+        );
         assert_eq!(same(&written), squash);
         declined::<Migration>("Migration(id: \"s\", replaces: \"b\")");
     }
