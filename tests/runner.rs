@@ -11,6 +11,8 @@ mod test_import;
 mod test_mssql_scripts;
 mod test_offline;
 mod test_polish;
+mod test_rebase_postgres;
 mod test_servers;
 mod test_signals;
 mod test_sqlite;
+mod test_squash;

@@ -197,6 +197,17 @@ pub enum Command {
         #[arg(long = "allow-conflicts")]
         allow_conflicts: bool,
     },
+    /// Write one revision that replaces a linear run of revisions FROM:TO.
+    Squash {
+        /// The run, oldest first: FROM:TO.
+        range: String,
+        /// What the squash is for.
+        #[arg(short, long)]
+        message: String,
+        /// Use this id instead of a random one.
+        #[arg(long = "rev-id", value_name = "ID")]
+        rev_id: Option<String>,
+    },
     /// List the heads.
     Heads,
     /// List the branch points and the branches leaving them.
@@ -280,6 +291,7 @@ impl Command {
             Command::Revision { .. } => "revision",
             Command::Merge { .. } => "merge",
             Command::Rebase { .. } => "rebase",
+            Command::Squash { .. } => "squash",
             Command::Heads => "heads",
             Command::Branches => "branches",
             Command::History { .. } => "history",

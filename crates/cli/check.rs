@@ -51,6 +51,13 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         &options,
         url.as_deref(),
     ));
+    // Every database the options name: a squash's files can go only when
+    // none of them stands inside its run.
+    let urls = rev_migrate::database_urls(&project, ctx.cli.url.as_deref(), ctx.cli.env.as_deref())
+        .unwrap_or_default();
+    findings.extend(rev_migrate::check::squash_findings(
+        &project, &options, &urls,
+    ));
     findings.extend(untranslated(&project));
     findings.extend(rev_migrate::check::model_findings(&project)?);
     if db {
@@ -82,7 +89,7 @@ pub fn check(ctx: &mut Ctx, db: bool) -> Result<ExitCode, CliError> {
         {
             ctx.line(crate::render::DB_DRIFT_LEGEND)?;
         }
-        if findings.is_empty() && !ctx.cli.quiet {
+        if findings.iter().all(|f| f.severity == Severity::Info) && !ctx.cli.quiet {
             let count = match project.graph.len() {
                 0 => "no revisions yet".to_owned(),
                 n => match project.graph.heads().len() {

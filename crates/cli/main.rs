@@ -12,6 +12,7 @@ mod inspect;
 mod rebase;
 mod render;
 mod shell;
+mod squash;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -204,6 +205,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             onto,
             allow_conflicts,
         } => rebase::rebase(&mut ctx, branch, onto, *allow_conflicts)?,
+        Command::Squash {
+            range,
+            message,
+            rev_id,
+        } => squash::squash(&mut ctx, range, message, rev_id.as_deref())?,
         Command::Completions { shell } => shell::completions(&mut ctx, *shell)?,
         Command::Man => shell::man(&mut ctx)?,
         Command::Heads => inspect::heads(&mut ctx)?,

@@ -169,7 +169,7 @@ pub fn conflict_lines(conflicts: &[rev_migrate::Conflict]) -> Vec<String> {
     for c in conflicts {
         let label = match c.severity() {
             rev_migrate::Severity::Error => "conflict",
-            rev_migrate::Severity::Warning => "warning",
+            rev_migrate::Severity::Warning | rev_migrate::Severity::Info => "warning",
         };
         lines.push(format!("{label}: {}", c.describe()));
         for side in [&c.left, &c.right] {
@@ -246,6 +246,8 @@ pub fn paint(colour: bool, style: anstyle::Style, text: &str) -> String {
 fn severity_style(severity: &str) -> anstyle::Style {
     if severity == "error" {
         style::ERROR
+    } else if severity == "info" {
+        style::HINT
     } else {
         style::WARNING
     }

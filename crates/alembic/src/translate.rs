@@ -186,6 +186,7 @@ pub fn translate(text: &str, origin: &str) -> Result<Translated, String> {
             upgrade: Vec::new(),
             downgrade: None,
             acknowledged: Vec::new(),
+            replaces: Vec::new(),
         },
         items: Vec::new(),
         notes: Vec::new(),

@@ -247,6 +247,7 @@ pub fn migration(i: usize, rev: &Rev) -> Migration {
         }],
         downgrade: None,
         acknowledged: Vec::new(),
+        replaces: Vec::new(),
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod ascii;
 mod build;
+mod linear;
 mod order;
 mod plan;
 mod target;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 
 pub use ascii::render_ascii;
 pub use build::{is_valid_id, BuildError, RevisionSpec};
+pub use linear::RunError;
 pub use plan::{Plan, PlanDirection, PlanError, PlanStep};
 pub use target::{Anchor, ParseTargetError, ResolveError, Resolved, Target};
 

@@ -73,7 +73,7 @@ pub struct Revised {
 }
 
 /// Refuses an empty message: it names the file and is all `history` shows.
-fn check_message(message: &str) -> Result<()> {
+pub(crate) fn check_message(message: &str) -> Result<()> {
     if message.trim().is_empty() {
         return Err(MigrateError::usage(
             "the message is empty",
@@ -83,7 +83,7 @@ fn check_message(message: &str) -> Result<()> {
     Ok(())
 }
 
-fn checked_id(project: &Project, rev_id: Option<&str>) -> Result<String> {
+pub(crate) fn checked_id(project: &Project, rev_id: Option<&str>) -> Result<String> {
     match rev_id {
         None => Ok(new_revision_id()),
         Some(id) if !rev_graph::is_valid_id(id) => Err(MigrateError::usage(
@@ -166,6 +166,7 @@ pub fn new_revision(
         upgrade: upgrade.clone(),
         downgrade,
         acknowledged: Vec::new(),
+        replaces: Vec::new(),
     };
     let path = project.add_migration(&migration)?;
     Ok(Revised {
@@ -173,6 +174,30 @@ pub fn new_revision(
         detected: upgrade,
         notes,
     })
+}
+
+/// Returns a pair `(ancestor, descendant)` among `nodes` (sorted, without
+/// repeats) where the first is an ancestor of the second through parents, or
+/// None. One walk down from all of them at once, each revision visited once,
+/// remembering which given revision reached it first: linear in the history,
+/// however many revisions are given.
+fn ancestor_pair(graph: &rev_graph::Graph, nodes: &[NodeIndex]) -> Option<(NodeIndex, NodeIndex)> {
+    let mut seen = vec![false; graph.len()];
+    let mut stack: Vec<(NodeIndex, NodeIndex)> = nodes
+        .iter()
+        .flat_map(|&n| graph.parents(n).iter().map(move |&p| (p, n)))
+        .collect();
+    while let Some((node, from)) = stack.pop() {
+        match seen.get_mut(node.index()) {
+            Some(slot) if !*slot => *slot = true,
+            _ => continue,
+        }
+        if nodes.binary_search(&node).is_ok() {
+            return Some((node, from));
+        }
+        stack.extend(graph.parents(node).iter().map(|&p| (p, from)));
+    }
+    None
 }
 
 /// What `rev merge` asks for.
@@ -250,21 +275,17 @@ pub fn merge(project: &Project, ask: &Merge<'_>) -> Result<Merged> {
             Some(hint),
         ));
     }
-    for &a in &nodes {
-        for &b in &nodes {
-            if a != b && graph.is_ancestor_or_self(a, b) {
-                return Err(MigrateError::refused(
-                    format!(
-                        "cannot merge `{}` and `{}`: `{}` is an ancestor of `{}`",
-                        graph.id(a),
-                        graph.id(b),
-                        graph.id(a),
-                        graph.id(b)
-                    ),
-                    Some("merge only revisions on different branches, such as the heads `rev heads` lists"),
-                ));
-            }
-        }
+    if let Some((a, b)) = ancestor_pair(graph, &nodes) {
+        return Err(MigrateError::refused(
+            format!(
+                "cannot merge `{}` and `{}`: `{}` is an ancestor of `{}`",
+                graph.id(a),
+                graph.id(b),
+                graph.id(a),
+                graph.id(b)
+            ),
+            Some("merge only revisions on different branches, such as the heads `rev heads` lists"),
+        ));
     }
     let conflicts = crate::conflicts::without_acknowledged(
         project,
@@ -284,6 +305,7 @@ pub fn merge(project: &Project, ask: &Merge<'_>) -> Result<Merged> {
         upgrade: Vec::new(),
         downgrade: None,
         acknowledged: conflicts.iter().map(Conflict::acknowledgement).collect(),
+        replaces: Vec::new(),
     };
     let path = project.add_migration(&migration)?;
     Ok(Merged {
@@ -291,4 +313,44 @@ pub fn merge(project: &Project, ask: &Merge<'_>) -> Result<Merged> {
         path,
         conflicts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rev_graph::{Graph, RevisionSpec};
+
+    use super::ancestor_pair;
+
+    #[test]
+    fn ancestor_pairs_among_many_revisions() {
+        //   a ─ b ─ c      e ─ f
+        //        \
+        //         d
+        let revs: &[(&str, &[&str])] = &[
+            ("a", &[]),
+            ("b", &["a"]),
+            ("c", &["b"]),
+            ("d", &["b"]),
+            ("e", &[]),
+            ("f", &["e"]),
+        ];
+        let specs: Vec<RevisionSpec> = revs
+            .iter()
+            .map(|(id, parents)| RevisionSpec {
+                id: (*id).to_owned(),
+                parents: parents.iter().map(|p| (*p).to_owned()).collect(),
+                ..RevisionSpec::default()
+            })
+            .collect();
+        let g = Graph::build(&specs).unwrap();
+        let pair = |ids: &[&str]| {
+            let mut nodes = g.lookup_all(ids).unwrap();
+            nodes.sort_unstable();
+            ancestor_pair(&g, &nodes).map(|(a, b)| (g.id(a).to_owned(), g.id(b).to_owned()))
+        };
+        assert_eq!(pair(&["c", "d", "f"]), None);
+        assert_eq!(pair(&["c", "d", "e", "f"]), Some(("e".into(), "f".into())));
+        assert_eq!(pair(&["a", "d", "f"]), Some(("a".into(), "d".into())));
+        assert_eq!(pair(&["c", "f", "b"]), Some(("b".into(), "c".into())));
+    }
 }

@@ -19,6 +19,8 @@ pub enum Severity {
     Error,
     /// Worth reading; the check still passes.
     Warning,
+    /// Information, such as when a squash's old files can go; the check passes.
+    Info,
 }
 
 impl Severity {
@@ -27,6 +29,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Info => "info",
         }
     }
 }
@@ -60,6 +63,16 @@ impl Finding {
     fn warning(kind: &'static str, message: String) -> Self {
         Finding {
             severity: Severity::Warning,
+            kind,
+            message,
+            conflicts: Vec::new(),
+            hint: None,
+        }
+    }
+
+    fn info(kind: &'static str, message: String) -> Self {
+        Finding {
+            severity: Severity::Info,
             kind,
             message,
             conflicts: Vec::new(),
@@ -205,7 +218,10 @@ pub fn missing_file_findings(
 ) -> Vec<Finding> {
     let versions = project.versions_dir();
     let mut findings = Vec::new();
-    for id in rows.iter().filter(|id| project.graph.get(id).is_none()) {
+    // A squash's replaced revisions are not in the graph: its findings say
+    // what a database that ran them needs.
+    let known = |id: &String| project.graph.get(id).is_some() || project.squash_of(id).is_some();
+    for id in rows.iter().filter(|id| !known(id)) {
         findings.push(
             Finding::error(
                 "applied_file_missing",
@@ -221,7 +237,7 @@ pub fn missing_file_findings(
     }
     for (id, _) in applied
         .iter()
-        .filter(|(id, _)| project.graph.get(id).is_none() && !rows.contains(id))
+        .filter(|(id, _)| !known(id) && !rows.contains(id))
     {
         findings.push(
             Finding::warning(
@@ -233,6 +249,115 @@ pub fn missing_file_findings(
             )
             .with_hint(format!(
                 "if `{id}` is still applied, restore its file; if it was squashed or removed on purpose, nothing needs doing"
+            )),
+        );
+    }
+    findings
+}
+
+/// Returns what the squashes mean for the databases at `urls` (those rev can
+/// see): an error when one stands inside a squashed run whose files are
+/// missing (it cannot be moved), and information on whether the replaced
+/// files that are still here can be deleted (no database inside the run).
+pub fn squash_findings(project: &Project, options: &Options, urls: &[String]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let squashes: Vec<&rev_project::MigrationFile> = project.squashes().collect();
+    if squashes.is_empty() {
+        return findings;
+    }
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+    for url in urls {
+        if missing_sqlite_file(url).is_some() {
+            seen.push((url.clone(), Vec::new()));
+            continue;
+        }
+        match rev_db::connect(url).and_then(|mut b| b.current_heads(&options.tables)) {
+            Ok(rows) => seen.push((url.clone(), rows)),
+            Err(e) => findings.push(Finding::warning(
+                "database_unreachable",
+                format!(
+                    "cannot read {} to tell where it stands against the squashes: {e}",
+                    crate::url::redact(url)
+                ),
+            )),
+        }
+    }
+    for squash in squashes {
+        let m = &squash.migration;
+        let last = m.replaces.last().map_or("", String::as_str);
+        let present: Vec<&rev_project::MigrationFile> = project
+            .replaced
+            .iter()
+            .filter(|f| m.replaces.contains(&f.migration.id))
+            .collect();
+        let missing = m.replaces.len() - present.len();
+        let mut inside = 0;
+        for (url, rows) in &seen {
+            let Some(at) = rows
+                .iter()
+                .find(|r| m.replaces.contains(r) && r.as_str() != last)
+            else {
+                continue;
+            };
+            inside += 1;
+            let shown = crate::url::redact(url);
+            if missing > 0 {
+                findings.push(
+                    Finding::error(
+                        "squash_files_missing",
+                        format!(
+                            "the database at {shown} stands inside the run that squash {} replaces (at {at}), and {missing} of the run's files are missing: it cannot be moved",
+                            m.id
+                        ),
+                    )
+                    .with_hint(format!(
+                        "restore the replaced files (e.g. from version control), run `rev upgrade {last} --url ...` on that database, then delete them again"
+                    )),
+                );
+            } else {
+                findings.push(
+                    Finding::info(
+                        "squash_files_needed",
+                        format!(
+                            "keep the files squash {} replaces: the database at {shown} stands inside the run (at {at})",
+                            m.id
+                        ),
+                    )
+                    .with_hint(format!("`rev upgrade {last}` moves it past the run with the old files")),
+                );
+            }
+        }
+        if present.is_empty() || inside > 0 {
+            continue;
+        }
+        let paths: Vec<String> = present
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        if seen.is_empty() {
+            findings.push(Finding::info(
+                "squash_files_kept",
+                format!(
+                    "squash {} replaces {} revisions whose files are still here; with --url or --env, `rev check` tells whether deleting them is safe",
+                    m.id,
+                    present.len()
+                ),
+            ));
+            continue;
+        }
+        findings.push(
+            Finding::info(
+                "squash_files_deletable",
+                format!(
+                    "the {} files that squash {} replaces can be deleted: none of the {} database(s) rev can see stands inside the run",
+                    present.len(),
+                    m.id,
+                    seen.len()
+                ),
+            )
+            .with_hint(format!(
+                "delete {}; a database rev cannot see must have passed the run (or applied none of it) first",
+                paths.join(" ")
             )),
         );
     }

@@ -25,6 +25,9 @@ pub enum MigrateError {
     /// The graph cannot plan the move.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// A squash's range is not a linear run (`rev squash FROM:TO`).
+    #[error(transparent)]
+    Range(#[from] rev_graph::RunError),
     /// The database refused or could not be reached.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -233,6 +236,7 @@ impl MigrateError {
             self,
             MigrateError::Usage { .. }
                 | MigrateError::Target(_)
+                | MigrateError::Range(_)
                 | MigrateError::UnknownEnvironment { .. }
         )
     }
@@ -254,6 +258,9 @@ impl MigrateError {
                 "restore the file, or `rev stamp <rev> --purge` to reset the version table"
             }
             MigrateError::NotInvertible { .. } => "write a `downgrade: [...]` list in the file",
+            MigrateError::Range(_) => {
+                "squash a linear run FROM:TO, older revision first; `rev history` shows the lines"
+            }
             MigrateError::Step { source, kept, .. } => {
                 return db_hint(source).map(str::to_owned).or_else(|| kept.clone())
             }

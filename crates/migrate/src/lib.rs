@@ -13,6 +13,7 @@ pub mod fleet;
 pub mod plan;
 pub mod rebase;
 pub mod run;
+pub mod squash;
 pub mod url;
 
 pub use author::{
@@ -25,6 +26,7 @@ pub use fleet::{run_fleet, FleetEvent, FleetOptions, FleetReport, Job, Outcome, 
 pub use plan::{current_nodes, migration_script, schema_at, stamp_script, Movement};
 pub use rebase::{rebase, Rebase, Rebased};
 pub use run::{current, migrate, plan_live, stamp, Applied, Event, Options, Report, StopSignal};
+pub use squash::{squash, Squash, Squashed};
 pub use url::{
     connect, database_url, database_urls, dialect_of_url, environment, missing_sqlite_file, redact,
     Environment,

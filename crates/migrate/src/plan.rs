@@ -20,11 +20,17 @@ pub enum Movement {
     Downgrade,
 }
 
-/// Maps the version table's rows to revisions, refusing rows no file declares.
+/// Maps the version table's rows to revisions, refusing rows no file
+/// declares. A row at the end of a squashed run stands for the squash; a row
+/// inside one is refused (the engine plans such a database on the old files).
 pub fn current_nodes(project: &Project, rows: &[String]) -> Result<Vec<NodeIndex>> {
+    let settled = crate::squash::settle(project, rows)?;
+    if let Some(inside) = &settled.inside {
+        return Err(inside.refusal("the old files must move it"));
+    }
     project
         .graph
-        .lookup_all(rows)
+        .lookup_all(&settled.rows)
         .map_err(MigrateError::UnknownRevision)
 }
 

@@ -185,9 +185,15 @@ pub fn plan_live(
     target: &str,
 ) -> Result<(Plan, Vec<Step>)> {
     let rows = backend.current_heads(&options.tables)?;
-    let current = current_nodes(project, &rows)?;
+    let settled = crate::squash::settle(project, &rows)?;
+    if let Some(inside) = &settled.inside {
+        // The plan's revisions would be those of the old files' graph.
+        return Err(inside.refusal("--plan shows the squashed history only"));
+    }
+    let current = current_nodes(project, &settled.rows)?;
     let plan = plan(project, movement, target, &current)?;
-    let steps = render_steps(project, backend.dialect(), &plan)?;
+    let mut steps = settled.rewrite;
+    steps.extend(render_steps(project, backend.dialect(), &plan)?);
     Ok((plan, steps))
 }
 
@@ -204,15 +210,26 @@ pub fn migrate(
     with_lock(backend, options, |backend| {
         backend.ensure_tables(&options.tables)?;
         let rows = backend.current_heads(&options.tables)?;
-        let current = current_nodes(project, &rows)?;
+        // A squash: a finished run's row is rewritten to it first; a database
+        // inside a run moves on the old files, and only through the run.
+        let settled = crate::squash::settle(project, &rows)?;
+        let project = settled.project.as_ref();
+        let current = current_nodes(project, &settled.rows)?;
         if options.validate_checksums {
             let applied = backend.applied_checksums(&options.tables)?;
-            if let Some(edit) = edited_applied(project, &rows, applied).into_iter().next() {
+            if let Some(edit) = edited_applied(project, &settled.rows, applied)
+                .into_iter()
+                .next()
+            {
                 return Err(MigrateError::Edited(Box::new(edit)));
             }
         }
         let plan = plan(project, movement, target, &current)?;
-        let steps = render_steps(project, backend.dialect(), &plan)?;
+        if let Some(inside) = &settled.inside {
+            inside.allow(movement, &plan, project)?;
+        }
+        let mut steps = settled.rewrite;
+        steps.extend(render_steps(project, backend.dialect(), &plan)?);
         let mut report = run_steps(backend, options, &steps, on_event)?;
         report.from = rows;
         report.to = project.graph.ids(&plan.to);
@@ -236,15 +253,22 @@ pub fn stamp(
         let (steps, to) = if purge {
             let steps = purge_steps(project, &rows, target)?;
             let current = project.graph.lookup_all(&rows).unwrap_or_default();
-            (steps, stamp_rows(project, target, &current, &[])?)
+            let to = stamp_rows(project, target, &current, &[])?;
+            (steps, project.graph.ids(&to))
         } else {
-            let current = current_nodes(project, &rows)?;
-            let to = stamp_rows(project, target, &current, &current)?;
-            (stamp_steps(project, &current, &to), to)
+            // A finished squashed run's row becomes the squash first; inside
+            // a run, the stamp reads the old files.
+            let settled = crate::squash::settle(project, &rows)?;
+            let view = settled.project.as_ref();
+            let current = current_nodes(view, &settled.rows)?;
+            let to = stamp_rows(view, target, &current, &current)?;
+            let mut steps = settled.rewrite;
+            steps.extend(stamp_steps(view, &current, &to));
+            (steps, view.graph.ids(&to))
         };
         let mut report = run_steps(backend, options, &steps, on_event)?;
         report.from = rows;
-        report.to = project.graph.ids(&to);
+        report.to = to;
         Ok(report)
     })
 }

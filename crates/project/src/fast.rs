@@ -890,6 +890,7 @@ Migration(
                 left: "p1".into(),
                 right: "p2".into(),
             }],
+            replaces: vec!["r1".into(), "r2".into()],
         };
         let text = migration.to_ron().unwrap();
         // The message holds quotes, which RON escapes: that file is RON's.
@@ -979,6 +980,27 @@ Migration(
         let written = acked.to_ron().unwrap();
         assert!(written.contains("acknowledged"), "{written}");
         assert_eq!(same(&written), acked);
+    }
+
+    #[test]
+    fn reads_replaces_like_ron_and_counts_it_in_the_checksum() {
+        let plain =
+            same("Migration(id: \"s\", parents: [\"a\"], upgrade: [DropTable(name: \"t\")])");
+        let squash = same(
+            "Migration(id: \"s\", parents: [\"a\"], replaces: [\"b\", \"c\",], upgrade: [DropTable(name: \"t\")])",
+        );
+        assert_eq!(squash.replaces, ["b", "c"]);
+        assert!(plain.replaces.is_empty());
+        assert_ne!(plain.checksum(), squash.checksum());
+        // A file without the field is written and summed as before.
+        assert!(!plain.to_ron().unwrap().contains("replaces"));
+        let written = squash.to_ron().unwrap();
+        assert!(
+            written.contains("replaces: [\n        \"b\",\n        \"c\",\n    ]"),
+            "{written}"
+        );
+        assert_eq!(same(&written), squash);
+        declined::<Migration>("Migration(id: \"s\", replaces: \"b\")");
     }
 
     #[test]

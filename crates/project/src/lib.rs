@@ -8,6 +8,7 @@ mod config;
 mod fast;
 mod migration;
 mod shape;
+mod squash;
 
 use std::fs;
 use std::io;
@@ -125,8 +126,12 @@ pub struct Project {
     pub root: PathBuf,
     /// The configuration.
     pub config: Config,
-    /// The migration files, in the order they were read (by file name).
+    /// The migration files of the graph, in the order they were read (by
+    /// file name); the files of revisions a squash replaces are not among them.
     pub files: Vec<MigrationFile>,
+    /// The files, still present, of revisions that a squash replaces (see
+    /// [`Project::unsquashed`]), by file name.
+    pub replaced: Vec<MigrationFile>,
     /// The graph the files form; a node's input index is its position in `files`.
     pub graph: Graph,
 }
@@ -150,12 +155,13 @@ impl Project {
         // "rev.ron" has the empty parent, which keeps printed paths relative and short.
         let root = config_path.parent().unwrap_or(Path::new("")).to_owned();
         let versions = root.join(&config.migrations).join("versions");
-        let files = read_migrations(&versions)?;
+        let (files, replaced) = squash::split(read_migrations(&versions)?);
         let graph = build_graph(&files)?;
         Ok(Project {
             root,
             config,
             files,
+            replaced,
             graph,
         })
     }
@@ -178,16 +184,24 @@ impl Project {
             })?;
             loaded.push(MigrationFile { path, migration });
         }
-        let graph = build_graph_from(&loaded, |input| {
-            sorted
+        let texts: std::collections::HashMap<PathBuf, &str> = sorted
+            .iter()
+            .map(|(name, text)| (PathBuf::from(name), *text))
+            .collect();
+        let (files, replaced) = squash::split(loaded);
+        let aliases = squash::squashed_aliases(&files);
+        let graph = build_graph_from(&files, &aliases, |input| {
+            files
                 .get(input)
-                .map(|(_, text)| (*text).to_owned())
+                .and_then(|f| texts.get(&f.path))
+                .map(|text| (*text).to_owned())
                 .unwrap_or_default()
         })?;
         Ok(Project {
             root: PathBuf::new(),
             config,
-            files: loaded,
+            files,
+            replaced,
             graph,
         })
     }
@@ -202,11 +216,90 @@ impl Project {
         self.files.get(self.graph.input_index(node))
     }
 
+    /// Returns the squash that replaces the revision `id`, if one does.
+    pub fn squash_of(&self, id: &str) -> Option<&MigrationFile> {
+        self.files
+            .iter()
+            .find(|f| f.migration.replaces.iter().any(|r| r == id))
+    }
+
+    /// Returns the squashes of the graph: files whose `replaces` is not empty.
+    pub fn squashes(&self) -> impl Iterator<Item = &MigrationFile> + '_ {
+        self.files
+            .iter()
+            .filter(|f| !f.migration.replaces.is_empty())
+    }
+
+    /// Returns the project as the old files of the squash `squash` see it:
+    /// the squash left out, the revisions it replaces back in the graph, a
+    /// reference to the squash read as its last replaced revision. Refused
+    /// when a replaced file is missing (the run cannot be walked without it).
+    pub fn unsquashed(&self, squash: &str) -> Result<Project, ProjectError> {
+        let Some(file) = self.files.iter().find(|f| f.migration.id == squash) else {
+            return Err(ProjectError::Invalid(format!(
+                "`{squash}` is not a revision of this project"
+            )));
+        };
+        let replaces = &file.migration.replaces;
+        let missing: Vec<&str> = replaces
+            .iter()
+            .filter(|id| !self.replaced.iter().any(|f| &f.migration.id == *id))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(ProjectError::Invalid(format!(
+                "the files of {} (replaced by squash {squash}) are missing from {}",
+                missing.join(", "),
+                self.versions_dir().display()
+            )));
+        }
+        let (back, replaced): (Vec<MigrationFile>, Vec<MigrationFile>) = self
+            .replaced
+            .iter()
+            .cloned()
+            .partition(|f| replaces.contains(&f.migration.id));
+        let mut files: Vec<MigrationFile> = self
+            .files
+            .iter()
+            .filter(|f| f.migration.id != squash)
+            .cloned()
+            .chain(back)
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut aliases = squash::squashed_aliases(&files);
+        if let Some(last) = replaces.last() {
+            aliases.insert(squash.to_owned(), last.clone());
+        }
+        let graph = build_graph_from(&files, &aliases, |input| {
+            files
+                .get(input)
+                .and_then(|f| fs::read_to_string(&f.path).ok())
+                .unwrap_or_default()
+        })?;
+        Ok(Project {
+            root: self.root.clone(),
+            config: self.config.clone(),
+            files,
+            replaced,
+            graph,
+        })
+    }
+
     /// Writes a new migration file after checking that the graph stays valid,
-    /// and returns its path. Nothing is written when the check fails.
+    /// and returns its path. Nothing is written when the check fails. A
+    /// squash is checked in the view it makes: the revisions it replaces out.
     pub fn add_migration(&self, migration: &Migration) -> Result<PathBuf, ProjectError> {
-        let mut specs: Vec<RevisionSpec> = self.files.iter().map(|f| spec(&f.migration)).collect();
-        specs.push(spec(migration));
+        let mut files: Vec<MigrationFile> = self
+            .files
+            .iter()
+            .filter(|f| !migration.replaces.contains(&f.migration.id))
+            .cloned()
+            .collect();
+        files.push(MigrationFile {
+            path: PathBuf::new(),
+            migration: migration.clone(),
+        });
+        let specs = squash::specs(&files, &squash::squashed_aliases(&files));
         Graph::build(&specs).map_err(|e| ProjectError::Invalid(e.to_string()))?;
 
         let dir = self.versions_dir();
@@ -452,9 +545,10 @@ fn read_migration(path: PathBuf, buffer: &mut Vec<u8>) -> Result<MigrationFile, 
 }
 
 /// Builds the graph of loaded files, turning a graph error into one that names
-/// the file, line and column at fault.
+/// the file, line and column at fault. A reference to the last revision a
+/// squash among `files` replaces reads as the squash.
 pub fn build_graph(files: &[MigrationFile]) -> Result<Graph, ProjectError> {
-    build_graph_from(files, |input| {
+    build_graph_from(files, &squash::squashed_aliases(files), |input| {
         files
             .get(input)
             .and_then(|f| fs::read_to_string(&f.path).ok())
@@ -466,9 +560,10 @@ pub fn build_graph(files: &[MigrationFile]) -> Result<Graph, ProjectError> {
 /// at an input position, to point the error at a line and column.
 fn build_graph_from(
     files: &[MigrationFile],
+    aliases: &squash::Aliases,
     text_of: impl Fn(usize) -> String,
 ) -> Result<Graph, ProjectError> {
-    let specs: Vec<RevisionSpec> = files.iter().map(|f| spec(&f.migration)).collect();
+    let specs = squash::specs(files, aliases);
     Graph::build(&specs).map_err(|error| {
         let input = error.input();
         let path = files.get(input).map(|f| f.path.clone()).unwrap_or_default();

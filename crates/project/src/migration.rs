@@ -39,6 +39,11 @@ pub struct Migration {
     /// False for statements that must run outside a transaction.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub transactional: bool,
+    /// The revisions this one squashes (`rev squash`), oldest first: a linear
+    /// run whose operations it holds. While their files exist, a database is
+    /// upgraded through either the run or this revision, never both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaces: Vec<String>,
     /// The operations that apply the revision.
     #[serde(default)]
     pub upgrade: Vec<Operation>,
@@ -156,10 +161,21 @@ impl Migration {
 
     /// Returns the checksum of what the migration does: its operations and
     /// whether it is transactional, in a canonical form, so comments, layout,
-    /// line endings and the message do not count.
+    /// line endings and the message do not count. A squash's `replaces`
+    /// counts too (it decides what a database that ran the old files is taken
+    /// to hold); a file without it has the checksum it always had.
     pub fn checksum(&self) -> String {
-        let canonical = ron::to_string(&(&self.upgrade, &self.downgrade, self.transactional))
-            .unwrap_or_default();
+        let canonical = if self.replaces.is_empty() {
+            ron::to_string(&(&self.upgrade, &self.downgrade, self.transactional))
+        } else {
+            ron::to_string(&(
+                &self.upgrade,
+                &self.downgrade,
+                self.transactional,
+                &self.replaces,
+            ))
+        }
+        .unwrap_or_default();
         let digest = Sha256::digest(canonical.as_bytes());
         let mut hex = String::with_capacity(64);
         for byte in digest {

@@ -585,7 +585,7 @@ fn malformed_ron_names_file_line_and_column() {
     let text = "Migration(\n    id: \"a1\",\n    parents: [\"x\" \"y\"],\n    upgrade: [],\n)\n";
     insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:3:19: Expected comma");
     let text = "Migration(\n    id: \"a1\",\n    parent: [],\n)\n";
-    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:3:5: Unexpected field named `parent` in `Migration`, expected one of `id`, `parents`, `message`, `created`, `branch_labels`, `depends_on`, `transactional`, `upgrade`, `downgrade`, or `acknowledged` instead");
+    insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:3:5: Unexpected field named `parent` in `Migration`, expected one of `id`, `parents`, `message`, `created`, `branch_labels`, `depends_on`, `transactional`, `replaces`, `upgrade`, `downgrade`, or `acknowledged` instead");
     let text = "Migration(\n    id: \"a1\",\n    upgrade: [\n        CreateTable(name: \"t\", columns: [Column(name: \"id\", type: Integr)]),\n    ],\n)\n";
     insta::assert_snapshot!(load_error(CONFIG, &[("a1_a.ron", text)]), @"<tmp>/migrations/versions/a1_a.ron:4:67: Unexpected variant named `Integr` in enum `ColumnType`, expected one of `Integer`, `BigInt`, `SmallInt`, `Boolean`, `String`, `Text`, `Decimal`, `Float`, `Date`, `Time`, `DateTime`, `DateTimeTz`, `Uuid`, `Binary`, `Blob`, `Json`, or `Custom` instead");
     let text = "Migration(\n    id: \"a1\",\n";

@@ -128,6 +128,7 @@ fn migration() -> impl Strategy<Value = Migration> {
                     upgrade,
                     downgrade,
                     acknowledged: Vec::new(),
+                    replaces: Vec::new(),
                 }
             },
         )
@@ -179,6 +180,7 @@ fn the_fast_reader_takes_rev_s_own_output() {
         upgrade: vec![Operation::Sql("SELECT 1".into())],
         downgrade: None,
         acknowledged: Vec::new(),
+        replaces: Vec::new(),
     };
     assert_eq!(readers::fast(&m.to_ron().unwrap()), Some(m));
 }
