@@ -11,6 +11,7 @@ mod test_import;
 mod test_mssql_scripts;
 mod test_offline;
 mod test_polish;
+mod test_resume;
 mod test_servers;
 mod test_signals;
 mod test_sqlite;
