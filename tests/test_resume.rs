@@ -307,3 +307,56 @@ fn a_piped_log_shows_the_running_step_before_it_ends() {
     );
     assert_eq!(live.db.column("SELECT COUNT(*) FROM rev_version"), ["0"]);
 }
+
+/// SIGKILL at random moments of a `transactional: false` run on SQLite; a
+/// plain rerun finishes with every table and row, one history row each.
+#[test]
+fn sqlite_resumes_non_transactional_migrations_after_sigkill() {
+    let seed = seed();
+    let mut rng = Rng(seed);
+    for trial in 0..5 {
+        let env = TestEnv::new();
+        write_mixed(&env, 4, false);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rev"))
+            .args(["upgrade", "heads"])
+            .current_dir(env.path())
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.next() % 150));
+        let _ = child.kill();
+        let _ = child.wait();
+        let context = format!("SQLite trial {trial} (REV_KILL_SEED={seed})");
+        let rerun = env.rev(&["upgrade", "heads"]);
+        assert_eq!(rerun.code, 0, "{context}:\n{}", rerun.all());
+        let db = rusqlite::Connection::open(env.path().join("rev.db")).unwrap();
+        for n in 1..=4 {
+            let found: (i64, i64) = db
+                .query_row(
+                    &format!("SELECT COUNT(*), SUM(extra) FROM t{n}"),
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(
+                found,
+                (ROWS as i64, (ROWS * (ROWS + 1)) as i64),
+                "t{n}, {context}"
+            );
+        }
+        let history: (i64, i64) = db
+            .query_row(
+                "SELECT COUNT(*), COUNT(DISTINCT revision) FROM rev_history",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(history, (4, 4), "one history row per migration, {context}");
+        let journal: i64 = db
+            .query_row("SELECT COUNT(*) FROM rev_history_journal", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(journal, 0, "{context}");
+    }
+}

@@ -353,10 +353,12 @@ impl LiveEnv {
     }
 
     /// Returns the tables of the database, sorted.
+    /// rev's journal (made when a step first runs journalled) is left out.
     pub fn tables(&self) -> Vec<String> {
         self.db.column(&format!(
             "SELECT table_name FROM information_schema.tables \
-             WHERE table_schema = {} ORDER BY table_name",
+             WHERE table_schema = {} AND table_name <> 'rev_history_journal' \
+             ORDER BY table_name",
             self.server().current_schema()
         ))
     }

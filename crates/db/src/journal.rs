@@ -285,6 +285,10 @@ pub fn run(
     if statements.is_empty() {
         return Ok(());
     }
+    // Made on first use, so that a database no journalled step ever touched
+    // has no journal table.
+    exec.alone(&create_sql(dialect, tables))
+        .map_err(DbError::Other)?;
     let entries = read(exec, dialect, tables)?;
     let done = match entries.iter().find(|e| e.is_for(step)) {
         None => {

@@ -643,10 +643,6 @@ impl Backend for MysqlBackend {
             .create_version_table(schema, &tables.version)
             .into_iter()
             .chain(self.dialect.create_history_table(schema, &tables.history))
-            .chain([rev_sql::Statement::new(journal::create_sql(
-                &self.dialect,
-                tables,
-            ))])
             .collect();
         let (runtime, conn) = self.parts()?;
         runtime.block_on(async {

@@ -562,10 +562,6 @@ impl Backend for PostgresBackend {
             .create_version_table(schema, &tables.version)
             .into_iter()
             .chain(self.dialect.create_history_table(schema, &tables.history))
-            .chain([rev_sql::Statement::new(journal::create_sql(
-                &self.dialect,
-                tables,
-            ))])
             .collect();
         let client = &self.client;
         self.runtime.block_on(async {

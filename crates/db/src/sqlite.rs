@@ -413,10 +413,6 @@ impl Backend for SqliteBackend {
             .create_version_table(schema, &tables.version)
             .into_iter()
             .chain(self.dialect.create_history_table(schema, &tables.history))
-            .chain([rev_sql::Statement::new(journal::create_sql(
-                &self.dialect,
-                tables,
-            ))])
         {
             self.conn
                 .execute_batch(&statement.sql)

@@ -113,6 +113,7 @@ fn applies_every_operation_to_tables_with_rows() {
             "articles.fk_posts_editor",
             "articles.PRIMARY",
             "rev_history.PRIMARY",
+            "rev_history_journal.PRIMARY",
             "rev_version.PRIMARY",
             "users.email",
             "users.ix_users_nickname",
@@ -188,7 +189,7 @@ fn a_step_failing_at_its_third_statement_says_which_statements_ran() {
     }
     insta::assert_snapshot!(err.to_string().replace(&db.name, "<db>"), @r#"
     revision b (upgrade) failed at statement 3: ERROR 1146 (42S02): Table '<db>.missing_table' doesn't exist
-      statements 1 to 2 of this migration had already run and stay applied: MySQL commits DDL implicitly; the version table was not changed
+      statements 1 to 2 completed and stay applied (recorded in rev_history_journal): once the cause is fixed, rev resumes at statement 3
       statement: INSERT INTO missing_table VALUES (1)
     "#);
     // MySQL commits DDL implicitly: what ran stays, what did not never ran,
@@ -198,6 +199,30 @@ fn a_step_failing_at_its_third_statement_says_which_statements_ran() {
     assert!(!db.has_table("t2"));
     assert_eq!(backend.current_heads(&t).unwrap(), ["a"]);
     assert_eq!(db.column("SELECT revision FROM rev_history"), ["a"]);
+    let journal = backend.journal(&t).unwrap();
+    assert_eq!(
+        (journal.len(), journal[0].done, journal[0].running),
+        (1, 2, None)
+    );
+
+    // Once the cause is fixed, the same step resumes at statement 3: the
+    // rows of statement 2 are not inserted twice.
+    db.rows("CREATE TABLE missing_table (id INTEGER)");
+    backend.run_step(&t, &failing).unwrap();
+    assert_eq!(db.column("SELECT id FROM t1"), ["1"]);
+    assert_eq!(db.column("SELECT id FROM missing_table"), ["1"]);
+    assert!(db.has_table("t2"));
+    assert_eq!(backend.current_heads(&t).unwrap(), ["b"]);
+    assert!(backend.journal(&t).unwrap().is_empty());
+    db.rows("DROP TABLE missing_table");
+    db.rows("DROP TABLE t2");
+    db.rows("DROP TABLE t1");
+    backend
+        .run_step(
+            &t,
+            &raw_step("b", Direction::Downgrade, &[], &["b"], &["a"]),
+        )
+        .unwrap();
 
     // A failure at the first statement has nothing partially applied.
     let first = raw_step("b", Direction::Upgrade, &["SELEC 1"], &["a"], &["b"]);
