@@ -81,7 +81,8 @@ fn colour_only_when_asked_or_on_a_terminal() {
     );
     let run = env.rev(&["downgrade", "base"]);
     assert!(
-        run.stdout.starts_with("downgrade aaaa create users ("),
+        run.stdout
+            .starts_with("running   downgrade aaaa create users\ndowngrade aaaa create users ("),
         "{}",
         run.all()
     );

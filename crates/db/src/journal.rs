@@ -7,7 +7,7 @@
 //! (`done`), which statement was running when it could not commit together
 //! with its journal row (`running`), and a hash of the completed statements'
 //! text. A statement that reads or writes rows (INSERT, UPDATE, DELETE,
-//! REPLACE, SELECT, WITH) commits in one transaction with the journal's
+//! REPLACE, SELECT, WITH, MySQL's DO) commits in one transaction with the journal's
 //! update, so it is either done and journalled or neither. Any other statement
 //! (DDL, or raw SQL that may be DDL) commits on its own: `running` names it
 //! first, so that after a kill the next run knows which one statement may or
@@ -88,7 +88,7 @@ pub fn is_data(sql: &str) -> bool {
     single
         && matches!(
             word.as_str(),
-            "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "SELECT" | "WITH"
+            "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "SELECT" | "WITH" | "DO"
         )
 }
 

@@ -93,21 +93,8 @@ pub enum MigrateError {
     },
     /// An earlier run was killed while a statement that commits on its own
     /// (raw SQL) was running, and whether it took effect cannot be known.
-    #[error("revision {revision} ({direction}) was interrupted by an earlier run at statement {index}, and rev cannot tell whether it took effect: {why}\n{}", unsettled_statements(.ran, *.index, .statement))]
-    Unsettled {
-        /// The interrupted revision.
-        revision: String,
-        /// `upgrade` or `downgrade`.
-        direction: String,
-        /// The statements that completed, in order.
-        ran: Vec<String>,
-        /// The 1-based position of the statement in doubt.
-        index: usize,
-        /// Its text.
-        statement: String,
-        /// Why the live schema cannot tell.
-        why: String,
-    },
+    #[error("revision {} ({}) was interrupted by an earlier run at statement {}, and rev cannot tell whether it took effect: {}\n{}", .0.revision, .0.direction, .0.index, .0.why, unsettled_statements(&.0.ran, .0.index, &.0.statement))]
+    Unsettled(Box<crate::resume::Unsettled>),
     /// An applied migration's file changed since it was applied; nothing ran.
     #[error("{0}; nothing was run")]
     Edited(Box<crate::check::EditedMigration>),
@@ -287,7 +274,8 @@ impl MigrateError {
             MigrateError::MissingVariable { .. } => {
                 "export the variable, or set it in the .env file at the project root"
             }
-            MigrateError::Unsettled { direction, .. } => {
+            MigrateError::Unsettled(unsettled) => {
+                let direction = &unsettled.direction;
                 return Some(format!(
                     "check the database by hand; if the statement took effect, run `rev {direction} \
                      <target> --assume-applied`, if it did not (or you undid it), `rev {direction} \

@@ -26,6 +26,24 @@ pub struct Resumption {
     pub found: String,
 }
 
+/// A statement in doubt that the live schema cannot settle (see
+/// [`MigrateError::Unsettled`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsettled {
+    /// The interrupted revision.
+    pub revision: String,
+    /// `upgrade` or `downgrade`.
+    pub direction: String,
+    /// The statements that completed, in order.
+    pub ran: Vec<String>,
+    /// The 1-based position of the statement in doubt.
+    pub index: usize,
+    /// Its text.
+    pub statement: String,
+    /// Why the live schema cannot tell.
+    pub why: String,
+}
+
 /// Settles the journal before a run: when the plan's first step is the one
 /// an earlier run left part-way, the statement in doubt (if any) is settled
 /// and the step resumes in [`Backend::run_step`]; a journal of another step
@@ -90,7 +108,7 @@ pub(crate) fn settle(
     let (applied, found) = match verdict {
         Ok(verdict) => verdict,
         Err(why) => {
-            return Err(MigrateError::Unsettled {
+            return Err(MigrateError::Unsettled(Box::new(Unsettled {
                 revision: entry.revision.clone(),
                 direction: entry.direction.clone(),
                 ran: step
@@ -102,7 +120,7 @@ pub(crate) fn settle(
                 index,
                 statement,
                 why,
-            })
+            })))
         }
     };
     backend.settle_journal(&options.tables, &entry, step, applied)?;
