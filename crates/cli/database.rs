@@ -303,8 +303,9 @@ impl<'p> Progress<'p> {
                 self.bar
                     .set_message(format!("{} {}", step.direction.as_str(), step.revision));
                 // A log (a pipe or a file) gets the line at once, so that a
-                // run killed during a long step says which one was running.
-                if !ctx.live && !self.quiet {
+                // run killed during a long step says which one was running. A
+                // stamp only changes the version table, at once: no line.
+                if !ctx.live && !self.quiet && step.direction != rev_migrate::Direction::Stamp {
                     let line = format!(
                         "{:<9} {} {} {}",
                         "running",

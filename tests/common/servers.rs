@@ -447,6 +447,30 @@ impl LiveEnv {
             .collect()
     }
 
+    /// Returns rev's journal as `revision direction done running` (running
+    /// NULL when no statement is in doubt), one line per interrupted step;
+    /// empty when no journalled step ever ran here (no journal table).
+    pub fn journal(&self) -> Vec<String> {
+        let made = self.db.column(&format!(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = {} AND table_name = 'rev_history_journal'",
+            self.server().current_schema()
+        ));
+        if made != ["1"] {
+            return Vec::new();
+        }
+        self.db
+            .rows("SELECT revision, direction, done, running FROM rev_history_journal")
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|cell| cell.unwrap_or_else(|| "NULL".to_owned()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
     /// Returns the revisions of the history rows, oldest first.
     pub fn history_revisions(&self) -> Vec<String> {
         self.history().into_iter().map(|(r, _)| r).collect()

@@ -57,6 +57,15 @@ pub fn table_name(tables: &Tables) -> String {
     format!("{}_journal", tables.history)
 }
 
+/// Names the first `count` statements of a migration, for messages:
+/// "statement 1", "statements 1 to 3".
+pub fn first_statements(count: usize) -> String {
+    match count {
+        1 => "statement 1".to_owned(),
+        n => format!("statements 1 to {n}"),
+    }
+}
+
 /// Returns whether a migration's statements run journalled on this dialect,
 /// one by one, rather than in one transaction.
 pub fn journalled(dialect: &dyn Dialect, step: &Step) -> bool {
@@ -285,11 +294,12 @@ pub fn run(
     if statements.is_empty() {
         return Ok(());
     }
-    // Made on first use, so that a database no journalled step ever touched
-    // has no journal table.
-    exec.alone(&create_sql(dialect, tables))
-        .map_err(DbError::Other)?;
-    let entries = read(exec, dialect, tables)?;
+    let entries = exec.read(&select_sql(dialect, tables)).map_err(|e| {
+        DbError::Other(format!(
+            "cannot read the journal {} (Backend::ensure_journal makes it): {e}",
+            table_name(tables)
+        ))
+    })?;
     let done = match entries.iter().find(|e| e.is_for(step)) {
         None => {
             if let Some(other) = entries.first() {
@@ -334,8 +344,8 @@ pub fn run(
                     revision: entry.revision.clone(),
                     direction: entry.direction.clone(),
                     message: format!(
-                        "statements 1 to {} ran, and the file has changed them since",
-                        entry.done
+                        "{} ran, and the file has changed since",
+                        first_statements(entry.done)
                     ),
                 });
             }
@@ -381,9 +391,10 @@ pub fn run(
             let mut message = message;
             if index > 0 {
                 message.push_str(&format!(
-                    "\n  statements 1 to {} completed and stay applied (recorded in {}): once \
-                     the cause is fixed, rev resumes at statement {}",
-                    index,
+                    "\n  {} completed and {} applied (recorded in {}): once the cause is \
+                     fixed, rev resumes at statement {}",
+                    first_statements(index),
+                    if index == 1 { "stays" } else { "stay" },
                     table_name(tables),
                     index + 1
                 ));

@@ -133,6 +133,12 @@ pub trait Backend {
     /// Creates the version and history tables when they are missing.
     fn ensure_tables(&mut self, tables: &Tables) -> Result<(), DbError>;
 
+    /// Creates the journal table (see [`journal`]) when it is missing. Call
+    /// it once per run that has a journalled step ([`journal::journalled`]),
+    /// before [`Backend::run_step`] runs one: a database that never ran such
+    /// a step gets no journal table.
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError>;
+
     /// Returns the rows of the version table, sorted; empty when the table is missing.
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError>;
 

@@ -518,6 +518,12 @@ impl Backend for MssqlBackend {
         Ok(())
     }
 
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let sql = crate::journal::create_sql(&self.dialect, tables);
+        self.execute_batch(&sql)
+            .map_err(|e| DbError::Other(format!("cannot create the journal table: {e}")))
+    }
+
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
         let schema = tables.schema.as_deref();
         if !self.table_exists(schema, &tables.version)? {

@@ -653,6 +653,14 @@ impl Backend for MysqlBackend {
         })
     }
 
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let sql = journal::create_sql(&Mysql, tables);
+        let (runtime, conn) = self.parts()?;
+        MysqlExec { runtime, conn }
+            .alone(&sql)
+            .map_err(|e| DbError::Other(format!("cannot create the journal table: {e}")))
+    }
+
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
         if !self.table_exists(tables.schema.as_deref(), &tables.version)? {
             return Ok(Vec::new());

@@ -572,6 +572,16 @@ impl Backend for PostgresBackend {
         })
     }
 
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let sql = journal::create_sql(&self.dialect, tables);
+        PgExec {
+            runtime: &self.runtime,
+            client: &mut self.client,
+        }
+        .alone(&sql)
+        .map_err(|e| DbError::Other(format!("cannot create the journal table: {e}")))
+    }
+
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
         let table = self.version_table(tables);
         if !self.table_exists(&table)? {

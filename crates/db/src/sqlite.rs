@@ -421,6 +421,12 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
+    fn ensure_journal(&mut self, tables: &VersionTables) -> Result<(), DbError> {
+        self.conn
+            .execute_batch(&journal::create_sql(&self.dialect, tables))
+            .map_err(|e| other("cannot create the journal table", e))
+    }
+
     fn current_heads(&mut self, tables: &VersionTables) -> Result<Vec<String>, DbError> {
         if !self.table_exists(tables.schema.as_deref(), &tables.version)? {
             return Ok(Vec::new());

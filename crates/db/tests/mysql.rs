@@ -27,6 +27,8 @@ fn creates_version_and_history_tables() {
     assert_eq!(backend.applied_checksums(&t).unwrap(), vec![]);
     backend.ensure_tables(&t).unwrap();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     insta::assert_snapshot!(db.columns("rev_version").join("\n"), @"version_num varchar(32) NO NULL");
     insta::assert_snapshot!(db.constraints("rev_version").join("\n"), @"PRIMARY PRIMARY KEY");
     insta::assert_snapshot!(db.columns("rev_history").join("\n"), @r#"
@@ -49,6 +51,7 @@ fn applies_every_operation_to_tables_with_rows() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let [a, b, c] = every_operation_revisions();
     let mut schema = Schema::default();
     let mut step = |revision: &str, ops, delete: &[&str], insert: &[&str]| Step {
@@ -156,6 +159,7 @@ fn a_step_failing_at_its_third_statement_says_which_statements_ran() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     backend
         .run_step(&t, &raw_step("a", Direction::Upgrade, &[], &[], &["a"]))
         .unwrap();
@@ -251,6 +255,7 @@ fn version_rows_follow_the_rules() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let up = |rev: &str, delete: &[&str], insert: &[&str]| {
         raw_step(rev, Direction::Upgrade, &[], delete, insert)
     };
@@ -300,6 +305,7 @@ fn current_heads_and_applied_checksums() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     backend
         .run_step(&t, &raw_step("a", Direction::Upgrade, &[], &[], &["a"]))
         .unwrap();
@@ -361,6 +367,7 @@ fn a_non_transactional_step_runs_like_any_other() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let mut step = raw_step(
         "a",
         Direction::Upgrade,
@@ -424,6 +431,7 @@ fn a_version_failure_after_statements_says_they_stay() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     // Both rows pass the check made before the statements, and the second
     // INSERT then fails inside the version transaction.
     let step = raw_step(
@@ -456,6 +464,7 @@ fn an_existing_alembic_version_table_is_taken_over() {
         history: "rev_history".to_owned(),
     };
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     assert_eq!(backend.current_heads(&t).unwrap(), ["1975ea83b712"]);
     backend
         .run_step(

@@ -140,8 +140,7 @@ pub(crate) fn settle(
 fn completed(done: usize) -> String {
     match done {
         0 => "no statement had completed".to_owned(),
-        1 => "statement 1 had completed".to_owned(),
-        n => format!("statements 1 to {n} had completed"),
+        n => format!("{} had completed", rev_db::journal::first_statements(n)),
     }
 }
 

@@ -227,6 +227,14 @@ pub fn migrate(
         }
         let plan = plan(project, movement, target, &current)?;
         let steps = render_steps(project, backend.dialect(), &plan)?;
+        // Once per run, not per step: a journalled step then costs no round
+        // trip for the table.
+        if steps
+            .iter()
+            .any(|step| rev_db::journal::journalled(backend.dialect(), step))
+        {
+            backend.ensure_journal(&options.tables)?;
+        }
         crate::resume::settle(backend, project, options, &plan, &steps, on_event)?;
         let mut report = run_steps(backend, options, &steps, on_event)?;
         report.from = rows;
@@ -356,10 +364,10 @@ fn kept_statements_hint(dialect: &dyn Dialect, step: &Step, index: usize) -> Opt
         return None;
     }
     Some(format!(
-        "statements 1 to {} of revision {} completed and are kept in the journal: fix the cause \
-         of the failure (not the statements that completed), then run rev again; it resumes at \
-         statement {index}",
-        index - 1,
-        step.revision
+        "{} of revision {} completed and {} kept in the journal: fix the cause of the failure \
+         (not the statements that completed), then run rev again; it resumes at statement {index}",
+        rev_db::journal::first_statements(index - 1),
+        step.revision,
+        if index == 2 { "is" } else { "are" }
     ))
 }
