@@ -133,22 +133,14 @@ pub fn create_sql(dialect: &dyn Dialect, tables: &Tables) -> String {
         q("direction"),
     );
     match dialect.kind() {
-        DialectKind::Mssql => {
-            let name = tables.schema.as_deref().map_or_else(
-                || table_name(tables),
-                |schema| format!("{schema}.{}", table_name(tables)),
-            );
-            format!(
-                "IF OBJECT_ID({}, N'U') IS NULL CREATE TABLE {table} ({columns})",
-                mssql_string(&name)
-            )
-        }
+        // As the dialect's version table: the quoted name, so that a dot in
+        // a name cannot split it.
+        DialectKind::Mssql => format!(
+            "IF OBJECT_ID({}, N'U') IS NULL CREATE TABLE {table} ({columns})",
+            dialect.string_literal(&table)
+        ),
         _ => format!("CREATE TABLE IF NOT EXISTS {table} ({columns})"),
     }
-}
-
-fn mssql_string(value: &str) -> String {
-    format!("N'{}'", value.replace('\'', "''"))
 }
 
 /// Returns the query that reads the journal: revision, direction, done,
@@ -437,6 +429,200 @@ pub fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rev_sql::mssql::Mssql;
+    use rev_sql::Direction;
+
+    /// Writes down what the loop asks of a backend, and fails the
+    /// statement whose text is `fail`; the journal reads as `entries`.
+    struct Recorder {
+        log: Vec<String>,
+        entries: Vec<Entry>,
+        fail: Option<&'static str>,
+    }
+
+    impl Recorder {
+        fn new(entries: Vec<Entry>, fail: Option<&'static str>) -> Recorder {
+            Recorder {
+                log: Vec::new(),
+                entries,
+                fail,
+            }
+        }
+
+        fn run(&mut self, sql: &str) -> Result<(), String> {
+            if self.fail == Some(sql) {
+                self.log.push(format!("fails:   {sql}"));
+                return Err("Invalid object name 'nowhere'.".to_owned());
+            }
+            Ok(())
+        }
+
+        fn bound(journal: &Bound) -> String {
+            format!("{}  -- {}", journal.sql, journal.params.join(", "))
+        }
+    }
+
+    impl Exec for Recorder {
+        fn alone(&mut self, sql: &str) -> Result<(), String> {
+            self.log.push(format!("alone:   {sql}"));
+            self.run(sql)
+        }
+
+        fn with_journal(&mut self, statement: Option<&str>, journal: &Bound) -> Result<(), String> {
+            match statement {
+                Some(sql) => {
+                    self.log.push(format!("tx:      {sql}"));
+                    self.run(sql)?;
+                    self.log
+                        .push(format!("  +      {}", Recorder::bound(journal)));
+                }
+                None => self
+                    .log
+                    .push(format!("journal: {}", Recorder::bound(journal))),
+            }
+            Ok(())
+        }
+
+        fn read(&mut self, sql: &str) -> Result<Vec<Entry>, String> {
+            self.log.push(format!("read:    {sql}"));
+            Ok(self.entries.clone())
+        }
+    }
+
+    fn step(statements: &[&str]) -> Step {
+        Step {
+            revision: "r1".to_owned(),
+            direction: Direction::Upgrade,
+            statements: statements.iter().map(|s| Statement::new(*s)).collect(),
+            delete_versions: Vec::new(),
+            insert_versions: vec!["r1".to_owned()],
+            checksum: "sum".to_owned(),
+            transactional: false,
+        }
+    }
+
+    const THREE: [&str; 3] = [
+        "CREATE TABLE [t] ([id] INT NOT NULL)",
+        "INSERT INTO [t] ([id]) VALUES (1)",
+        "CREATE INDEX [ix_t_id] ON [t] ([id])",
+    ];
+
+    /// The hashes are shortened in snapshots: what matters is which
+    /// statements they cover, which the `done` next to them says.
+    fn short(log: &[String]) -> String {
+        let mut text = log.join("\n");
+        for n in 0..=THREE.len() {
+            let statements: Vec<Statement> =
+                THREE.iter().take(n).map(|s| Statement::new(*s)).collect();
+            text = text.replace(&prefix_hash(&statements), &format!("<hash of {n}>"));
+        }
+        text
+    }
+
+    #[test]
+    fn sql_server_journal_table() {
+        let tables = Tables::default();
+        insta::assert_snapshot!(create_sql(&Mssql, &tables), @"IF OBJECT_ID(N'[rev_history_journal]', N'U') IS NULL CREATE TABLE [rev_history_journal] ([revision] VARCHAR(32) NOT NULL, [direction] VARCHAR(16) NOT NULL, [done] INTEGER NOT NULL, [running] INTEGER NULL, [prefix] VARCHAR(64) NOT NULL, PRIMARY KEY ([revision], [direction]))");
+        let tables = Tables {
+            schema: Some("app".to_owned()),
+            ..Tables::default()
+        };
+        insta::assert_snapshot!(create_sql(&Mssql, &tables), @"IF OBJECT_ID(N'[app].[rev_history_journal]', N'U') IS NULL CREATE TABLE [app].[rev_history_journal] ([revision] VARCHAR(32) NOT NULL, [direction] VARCHAR(16) NOT NULL, [done] INTEGER NOT NULL, [running] INTEGER NULL, [prefix] VARCHAR(64) NOT NULL, PRIMARY KEY ([revision], [direction]))");
+        insta::assert_snapshot!(select_sql(&Mssql, &tables), @"SELECT [revision], [direction], [done], [running], [prefix] FROM [app].[rev_history_journal]");
+    }
+
+    #[test]
+    fn sql_server_journal_writes_of_a_run() {
+        let tables = Tables::default();
+        let step = step(&THREE);
+        let mut exec = Recorder::new(Vec::new(), None);
+        run(&mut exec, &Mssql, &tables, &step).unwrap();
+        let closing = finish(&Mssql, &tables, &step);
+        exec.log
+            .push(format!("closing: {}", Recorder::bound(&closing)));
+        insta::assert_snapshot!(short(&exec.log), @r"
+        read:    SELECT [revision], [direction], [done], [running], [prefix] FROM [rev_history_journal]
+        journal: INSERT INTO [rev_history_journal] ([revision], [direction], [done], [running], [prefix]) VALUES (@P1, @P2, 0, 1, @P3)  -- r1, upgrade, <hash of 0>
+        alone:   CREATE TABLE [t] ([id] INT NOT NULL)
+        journal: UPDATE [rev_history_journal] SET [done] = 1, [running] = NULL, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 1>, r1, upgrade
+        tx:      INSERT INTO [t] ([id]) VALUES (1)
+          +      UPDATE [rev_history_journal] SET [done] = 2, [running] = 3, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 2>, r1, upgrade
+        alone:   CREATE INDEX [ix_t_id] ON [t] ([id])
+        journal: UPDATE [rev_history_journal] SET [done] = 3, [running] = NULL, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 3>, r1, upgrade
+        closing: DELETE FROM [rev_history_journal] WHERE [revision] = @P1 AND [direction] = @P2  -- r1, upgrade
+        ");
+    }
+
+    #[test]
+    fn sql_server_journal_after_a_failed_statement() {
+        let tables = Tables::default();
+        let mut exec = Recorder::new(Vec::new(), Some(THREE[2]));
+        let err = run(&mut exec, &Mssql, &tables, &step(&THREE)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DbError::Statement {
+                    index: 3,
+                    partially_applied: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        insta::assert_snapshot!(short(&exec.log), @r"
+        read:    SELECT [revision], [direction], [done], [running], [prefix] FROM [rev_history_journal]
+        journal: INSERT INTO [rev_history_journal] ([revision], [direction], [done], [running], [prefix]) VALUES (@P1, @P2, 0, 1, @P3)  -- r1, upgrade, <hash of 0>
+        alone:   CREATE TABLE [t] ([id] INT NOT NULL)
+        journal: UPDATE [rev_history_journal] SET [done] = 1, [running] = NULL, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 1>, r1, upgrade
+        tx:      INSERT INTO [t] ([id]) VALUES (1)
+          +      UPDATE [rev_history_journal] SET [done] = 2, [running] = 3, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 2>, r1, upgrade
+        alone:   CREATE INDEX [ix_t_id] ON [t] ([id])
+        fails:   CREATE INDEX [ix_t_id] ON [t] ([id])
+        journal: UPDATE [rev_history_journal] SET [done] = 2, [running] = NULL, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 2>, r1, upgrade
+        ");
+    }
+
+    #[test]
+    fn sql_server_journal_resumed_and_settled() {
+        let tables = Tables::default();
+        let step = step(&THREE);
+        // Killed while statement 3 committed on its own: in doubt.
+        let entry = Entry {
+            revision: "r1".to_owned(),
+            direction: "upgrade".to_owned(),
+            done: 2,
+            running: Some(3),
+            prefix: prefix_hash(&step.statements[..2]),
+        };
+        let mut exec = Recorder::new(vec![entry.clone()], None);
+        let err = run(&mut exec, &Mssql, &tables, &step).unwrap_err();
+        assert!(matches!(err, DbError::Interrupted { .. }), "{err:?}");
+        let mut log = vec![
+            format!(
+                "applied:     {}",
+                Recorder::bound(&settle(&Mssql, &tables, &entry, &step, true))
+            ),
+            format!(
+                "not applied: {}",
+                Recorder::bound(&settle(&Mssql, &tables, &entry, &step, false))
+            ),
+        ];
+        // Settled as not applied, the rerun starts at statement 3.
+        let settled = Entry {
+            running: None,
+            ..entry
+        };
+        let mut exec = Recorder::new(vec![settled], None);
+        run(&mut exec, &Mssql, &tables, &step).unwrap();
+        log.extend(exec.log);
+        insta::assert_snapshot!(short(&log), @r"
+        applied:     UPDATE [rev_history_journal] SET [done] = 3, [running] = NULL, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 3>, r1, upgrade
+        not applied: UPDATE [rev_history_journal] SET [done] = 2, [running] = NULL, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 2>, r1, upgrade
+        read:    SELECT [revision], [direction], [done], [running], [prefix] FROM [rev_history_journal]
+        alone:   CREATE INDEX [ix_t_id] ON [t] ([id])
+        journal: UPDATE [rev_history_journal] SET [done] = 3, [running] = NULL, [prefix] = @P1 WHERE [revision] = @P2 AND [direction] = @P3  -- <hash of 3>, r1, upgrade
+        ");
+    }
 
     #[test]
     fn data_statements_are_told_from_ddl() {
