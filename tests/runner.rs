@@ -12,6 +12,7 @@ mod test_mssql_scripts;
 mod test_offline;
 mod test_polish;
 mod test_rebase_postgres;
+mod test_resume;
 mod test_servers;
 mod test_signals;
 mod test_sqlite;

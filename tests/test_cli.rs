@@ -279,12 +279,14 @@ fn verbose_upgrade_prints_the_sql_of_each_step() {
         })
         .collect();
     assert_snapshot!(without_times, @r#"
+    running   upgrade aaaa create users
     upgrade   aaaa create users
         CREATE TABLE "users" (
             "id" INTEGER PRIMARY KEY NOT NULL
         );
         CREATE INDEX "ix_users_id" ON "users" ("id");
         -- version table: added aaaa
+    running   upgrade bbbb add email
     upgrade   bbbb add email
         ALTER TABLE "users" ADD COLUMN "email" VARCHAR(255);
         -- version table: removed aaaa

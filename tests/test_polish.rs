@@ -73,14 +73,16 @@ fn colour_only_when_asked_or_on_a_terminal() {
     env.write_migration("aaaa_users.ron", &table_migration("aaaa", &[], "users"));
     let run = env.rev_env(&["upgrade", "heads"], &[("CLICOLOR_FORCE", "1")]);
     assert!(
-        run.stdout
-            .starts_with("\u{1b}[32mupgrade  \u{1b}[0m aaaa create users ("),
+        run.stdout.starts_with(
+            "running   upgrade aaaa create users\n\u{1b}[32mupgrade  \u{1b}[0m aaaa create users ("
+        ),
         "{:?}",
         run.stdout
     );
     let run = env.rev(&["downgrade", "base"]);
     assert!(
-        run.stdout.starts_with("downgrade aaaa create users ("),
+        run.stdout
+            .starts_with("running   downgrade aaaa create users\ndowngrade aaaa create users ("),
         "{}",
         run.all()
     );

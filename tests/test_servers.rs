@@ -31,7 +31,8 @@ on_both_servers!(
     autogenerate_round_trip,
     a_killed_runner_is_safe_to_run_again,
     the_server_ends_a_killed_runners_statement_soon,
-    a_killed_non_transactional_migration_names_itself_on_the_rerun,
+    a_killed_non_transactional_migration_resumes_on_the_rerun,
+    a_killed_raw_ddl_statement_stops_the_rerun_until_told,
     four_runners_at_once_apply_each_migration_once,
     a_runner_that_cannot_get_the_lock_in_time_says_so,
     a_failing_test_still_drops_its_database,
@@ -317,20 +318,20 @@ fn a_migration_failing_at_its_third_statement(server: Server) {
             assert!(
                 stderr.contains(
                     "ERROR 1146 (42S02): Table '$DB.missing_table' doesn't exist\n  \
-                     statements 1 to 2 of this migration had already run and stay applied: \
-                     MySQL commits DDL implicitly; the version table was not changed"
+                     statements 1 to 2 completed and stay applied (recorded in \
+                     rev_history_journal): once the cause is fixed, rev resumes at statement 3"
                 ),
                 "{stderr}"
             );
             assert!(
                 stderr.contains(
-                    "hint: mysql commits each DDL statement at once: undo by hand what \
-                     revision b2 applied before the failure (or make those statements safe to \
-                     run twice), then run rev again"
+                    "hint: statements 1 to 2 of revision b2 completed and are kept in the \
+                     journal: fix the cause of the failure (not the statements that \
+                     completed), then run rev again; it resumes at statement 3"
                 ),
                 "{stderr}"
             );
-            // What the error says: the first two statements stay.
+            // What the error says: the first two statements stay, journalled.
             assert_eq!(
                 live.tables(),
                 ["first", "rev_history", "rev_version", "second"]
@@ -339,31 +340,41 @@ fn a_migration_failing_at_its_third_statement(server: Server) {
                 live.columns("first"),
                 ["id int NO", "name varchar YES", "extra longtext YES"]
             );
+            assert_eq!(live.journal(), ["b2 upgrade 2 NULL"]);
         }
     }
 
-    // Fixed, the next run goes on from where the database stands; on MariaDB
-    // the user first undoes what the failed run kept, as the error told them.
-    if server == Server::Mariadb {
-        live.db.exec("DROP TABLE second");
-        live.db.exec("ALTER TABLE first DROP COLUMN extra");
-    }
+    // With the failing statement fixed (and the others as they were), the
+    // next run finishes b2: from its start on PostgreSQL, from statement 3 on
+    // MariaDB, where running statements 1 and 2 again would fail.
     live.env.write_migration(
         "b_broken.ron",
         r#"Migration(id: "b2", parents: ["a1"], message: "fixed", upgrade: [
             CreateTable(name: "second", columns: [Column(name: "id", type: Integer, primary_key: true)]),
+            AddColumn(table: "first", column: Column(name: "extra", type: Text)),
+            Sql("INSERT INTO second (id) VALUES (1)"),
         ])"#,
     );
-    live.ok(&["upgrade", "heads"]);
+    let out = live.ok(&["upgrade", "heads"]);
+    let first_line = match server {
+        Server::Postgres => "running   upgrade b2 fixed\n",
+        Server::Mariadb => {
+            "resumed   upgrade b2: statements 1 to 2 had completed; resuming at statement 3\n"
+        }
+    };
+    assert!(out.starts_with(first_line), "{out}");
     assert_eq!(live.versions(), ["b2"]);
     assert_eq!(
         live.tables(),
         ["first", "rev_history", "rev_version", "second"]
     );
+    assert_eq!(live.db.column("SELECT id FROM second"), ["1"]);
+    assert_eq!(live.columns("first").len(), 3);
     assert_eq!(
         live.history(),
         history_of(&[("a1", "upgrade"), ("b2", "upgrade")])
     );
+    assert!(live.journal().is_empty());
 }
 
 fn stamp_sets_the_version_table_without_running_anything(server: Server) {
@@ -601,6 +612,7 @@ fn assert_crash_project_complete(live: &LiveEnv) {
         live.history(),
         history_of(&[("c1", "upgrade"), ("c2", "upgrade"), ("c3", "upgrade")])
     );
+    assert!(live.journal().is_empty(), "{:?}", live.journal());
     live.ok(&["check"]);
 }
 
@@ -623,10 +635,12 @@ fn kill_before_the_slow_migration(server: Server) {
     assert_eq!(live.tables(), ["one", "rev_history", "rev_version"]);
     assert_eq!(live.versions(), ["c1"]);
     assert_eq!(live.history(), history_of(&[("c1", "upgrade")]));
+    assert!(live.journal().is_empty());
     let run = live.rev(&["upgrade", "heads"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
-        run.stdout.starts_with("upgrade   c2 slow"),
+        run.stdout
+            .starts_with("running   upgrade c2 slow\nupgrade   c2 slow ("),
         "the rerun starts at c2: {}",
         run.all()
     );
@@ -645,56 +659,32 @@ fn kill_inside_the_slow_migration(server: Server) {
     kill(child);
     assert_eq!(live.versions(), ["c1"]);
     assert_eq!(live.history(), history_of(&[("c1", "upgrade")]));
-    match server {
+    let first_lines = match server {
         Server::Postgres => {
             // c2's transaction never committed: nothing of it is visible now,
             // nor after the server notices the runner is gone.
             assert_eq!(live.tables(), ["one", "rev_history", "rev_version"]);
+            assert!(live.journal().is_empty());
             // The rerun takes the lock once the server has ended the dead
             // session, and applies c2 from its start.
-            let run = live.rev(&["upgrade", "heads"]);
-            assert_eq!(run.code, 0, "{}", run.all());
-            assert!(
-                run.stdout.starts_with("upgrade   c2 slow"),
-                "the rerun starts at c2: {}",
-                run.all()
-            );
+            "running   upgrade c2 slow\nupgrade   c2 slow ("
         }
         Server::Mariadb => {
             // MariaDB committed c2's first statement on its own (implicit
-            // commit); the version table and the history still say c1.
+            // commit), and the journal says so; the sleep (a row statement)
+            // commits with its journal row, so it never did.
             assert_eq!(live.tables(), ["one", "rev_history", "rev_version", "two"]);
             assert_eq!(live.columns("two"), ["id int NO"]);
-            // The rerun waits for the dead session's lock, then stops at the
-            // first statement that cannot run twice, naming the revision and
-            // telling the user what to do.
-            let run = live.rev(&["upgrade", "heads"]);
-            assert_eq!(run.code, 1, "{}", run.all());
-            let stderr = live.redact(&run.stderr);
-            assert!(
-                stderr.starts_with(
-                    "error: revision c2 (upgrade) failed at statement 1: \
-                     ERROR 1050 (42S01): Table 'two' already exists"
-                ),
-                "{stderr}"
-            );
-            assert!(stderr.contains("nothing was applied before it"), "{stderr}");
-            assert!(
-                stderr.contains(
-                    "hint: mysql commits each DDL statement at once: if an earlier run of \
-                     revision c2 was interrupted, the statements it ran stay applied; undo them \
-                     by hand, then run rev again"
-                ),
-                "{stderr}"
-            );
-            assert_eq!(live.versions(), ["c1"]);
-            assert_eq!(live.history(), history_of(&[("c1", "upgrade")]));
-            // Doing what the hint says completes the run.
-            live.db.exec("DROP TABLE two");
-            let run = live.rev(&["upgrade", "heads"]);
-            assert_eq!(run.code, 0, "{}", run.all());
+            assert_eq!(live.journal(), ["c2 upgrade 1 NULL"]);
+            // The rerun waits for the dead session's lock, then resumes c2 at
+            // statement 2: CREATE TABLE two does not run again.
+            "resumed   upgrade c2: statement 1 had completed; resuming at statement 2\n\
+             running   upgrade c2 slow\nupgrade   c2 slow ("
         }
-    }
+    };
+    let run = live.rev(&["upgrade", "heads"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.starts_with(first_lines), "{}", run.all());
     assert_crash_project_complete(&live);
 }
 
@@ -715,10 +705,22 @@ fn kill_between_migrations(server: Server) {
     );
     assert_eq!(live.tables(), ["one", "rev_history", "rev_version", "two"]);
     assert_eq!(live.columns("two").len(), 2);
+    let first_lines = match server {
+        Server::Postgres => {
+            assert!(live.journal().is_empty());
+            "running   upgrade c3 waits first\nupgrade   c3 waits first ("
+        }
+        Server::Mariadb => {
+            // c3 had begun: its journal row stands, with nothing completed.
+            assert_eq!(live.journal(), ["c3 upgrade 0 NULL"]);
+            "resumed   upgrade c3: no statement had completed; resuming at statement 1\n\
+             running   upgrade c3 waits first\nupgrade   c3 waits first ("
+        }
+    };
     let run = live.rev(&["upgrade", "heads"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(
-        run.stdout.starts_with("upgrade   c3 waits first"),
+        run.stdout.starts_with(first_lines),
         "the rerun starts at c3: {}",
         run.all()
     );
@@ -777,7 +779,7 @@ fn the_server_ends_a_killed_runners_statement_soon(server: Server) {
     assert_eq!(live.versions(), ["l1"]);
 }
 
-fn a_killed_non_transactional_migration_names_itself_on_the_rerun(server: Server) {
+fn a_killed_non_transactional_migration_resumes_on_the_rerun(server: Server) {
     let Some(live) = LiveEnv::new(server) else {
         return;
     };
@@ -804,35 +806,104 @@ fn a_killed_non_transactional_migration_names_itself_on_the_rerun(server: Server
     let child = live.spawn(&["upgrade", "heads"]);
     live.wait_until("n1's sleep", |s| live.running(s, &sleep));
     kill(child);
-    // Statement 1 committed on its own on both servers.
+    // Statement 1 committed on its own on both servers, and the journal
+    // says so; the sleep commits with its journal row, so it never did.
     assert_eq!(live.tables(), ["a", "rev_history", "rev_version"]);
+    assert_eq!(live.journal(), ["n1 upgrade 1 NULL"]);
     assert!(live.versions().is_empty());
     assert!(live.history().is_empty());
     let run = live.rev(&["upgrade", "heads"]);
-    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.code, 0, "{}", run.all());
     assert!(
-        run.stderr
-            .starts_with("error: revision n1 (upgrade) failed at statement 1: "),
+        run.stdout.starts_with(
+            "resumed   upgrade n1: statement 1 had completed; resuming at statement 2\n\
+             running   upgrade n1 outside\nupgrade   n1 outside ("
+        ),
         "{}",
         run.all()
     );
-    let reason = match server {
-        Server::Postgres => "revision n1 runs outside a transaction",
-        Server::Mariadb => "mysql commits each DDL statement at once",
+    assert_eq!(live.tables(), ["a", "b", "rev_history", "rev_version"]);
+    assert_eq!(live.versions(), ["n1"]);
+    assert_eq!(live.history(), history_of(&[("n1", "upgrade")]));
+    assert!(live.journal().is_empty());
+}
+
+/// A kill while raw DDL commits on its own leaves it in doubt: the rerun
+/// stops, lists what ran, and goes on once told what the database shows.
+fn a_killed_raw_ddl_statement_stops_the_rerun_until_told(server: Server) {
+    let Some(live) = LiveEnv::new(server) else {
+        return;
     };
+    let slow = match server {
+        Server::Postgres => "CREATE TABLE slow AS SELECT 1 AS s FROM pg_sleep(3)",
+        Server::Mariadb => "CREATE TABLE slow AS SELECT SLEEP(3) AS s",
+    };
+    live.env.write_migration(
+        "r1.ron",
+        &migration(
+            "r1",
+            &[],
+            "raw",
+            &[
+                r#"CreateTable(name: "a", columns: [Column(name: "id", type: Integer, primary_key: true)])"#.to_owned(),
+                sql_op(slow),
+            ],
+        )
+        .replace("    upgrade:", "    transactional: false,\n    upgrade:"),
+    );
+    let child = live.spawn(&["upgrade", "heads"]);
+    live.wait_until("the slow statement", |s| live.running(s, slow));
+    kill(child);
+    assert_eq!(live.journal(), ["r1 upgrade 1 2"]);
+    let run = live.rev(&["upgrade", "heads"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let stderr = live.redact(&run.stderr);
+    let expected = format!(
+        "error: revision r1 (upgrade) was interrupted by an earlier run at statement 2, and rev \
+         cannot tell whether it took effect: it is raw SQL (operation 2 (Sql)), whose effect \
+         rev cannot read from the schema\n  completed 1: {}\n  in doubt  2: {slow}\n",
+        match server {
+            Server::Postgres =>
+                "CREATE TABLE \"a\" (\n    \"id\" INTEGER NOT NULL,\n    PRIMARY KEY (\"id\")\n)",
+            Server::Mariadb =>
+                "CREATE TABLE `a` (\n    `id` INT NOT NULL,\n    PRIMARY KEY (`id`)\n)",
+        }
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
     assert!(
-        run.stderr.contains(&format!(
-            "hint: {reason}: if an earlier run of revision n1 was interrupted, the statements \
-             it ran stay applied; undo them by hand, then run rev again"
-        )),
-        "{}",
-        run.all()
+        stderr.contains("--assume-applied") && stderr.contains("--assume-not-applied"),
+        "{stderr}"
     );
     assert!(live.versions().is_empty());
-    live.db.exec("DROP TABLE a");
-    live.ok(&["upgrade", "heads"]);
-    assert_eq!(live.tables(), ["a", "b", "rev_history", "rev_version"]);
-    assert_eq!(live.history(), history_of(&[("n1", "upgrade")]));
+    assert_eq!(live.journal(), ["r1 upgrade 1 2"]);
+
+    // What the user does: wait for the dead session to end, look, and say.
+    live.wait_until("the server to end the dead runner's statement", |s| {
+        !live.running(s, slow)
+    });
+    let took_effect = live.tables().contains(&"slow".to_owned());
+    let flag = if took_effect {
+        "--assume-applied"
+    } else {
+        "--assume-not-applied"
+    };
+    let out = live.ok(&["upgrade", "heads", flag]);
+    let counted = if took_effect {
+        "statement 2 counted as applied (as asked); resuming at statement 3"
+    } else {
+        "statement 2 counted as not applied (as asked); resuming at statement 2"
+    };
+    assert!(
+        out.starts_with(&format!(
+            "resumed   upgrade r1: statement 1 had completed; {counted}\n"
+        )),
+        "{out}"
+    );
+    assert_eq!(live.tables(), ["a", "rev_history", "rev_version", "slow"]);
+    assert_eq!(live.db.column("SELECT COUNT(*) FROM slow"), ["1"]);
+    assert_eq!(live.versions(), ["r1"]);
+    assert_eq!(live.history(), history_of(&[("r1", "upgrade")]));
+    assert!(live.journal().is_empty());
 }
 
 fn four_runners_at_once_apply_each_migration_once(server: Server) {

@@ -239,6 +239,14 @@ pub enum Command {
         /// Print the steps against the live database and change nothing.
         #[arg(long, conflicts_with = "sql")]
         plan: bool,
+        /// Resume a migration that an earlier run left part-way, counting the
+        /// statement it was running (raw SQL, which rev cannot check) as applied.
+        #[arg(long = "assume-applied", conflicts_with_all = ["sql", "assume_not_applied"])]
+        assume_applied: bool,
+        /// Resume a migration that an earlier run left part-way, counting the
+        /// statement it was running as not applied (it runs again).
+        #[arg(long = "assume-not-applied", conflicts_with = "sql")]
+        assume_not_applied: bool,
     },
     /// Un-apply revisions down to a target.
     Downgrade {
@@ -251,6 +259,14 @@ pub enum Command {
         /// Print the steps against the live database and change nothing.
         #[arg(long, conflicts_with = "sql")]
         plan: bool,
+        /// Resume a migration that an earlier run left part-way, counting the
+        /// statement it was running (raw SQL, which rev cannot check) as applied.
+        #[arg(long = "assume-applied", conflicts_with_all = ["sql", "assume_not_applied"])]
+        assume_applied: bool,
+        /// Resume a migration that an earlier run left part-way, counting the
+        /// statement it was running as not applied (it runs again).
+        #[arg(long = "assume-not-applied", conflicts_with = "sql")]
+        assume_not_applied: bool,
     },
     /// Set the version table to a target without running migrations.
     Stamp {

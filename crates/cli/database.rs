@@ -256,6 +256,11 @@ impl<'p> Progress<'p> {
                     "event": "started", "direction": step.direction.as_str(),
                     "revision": step.revision, "index": index, "total": total,
                 }),
+                Event::Resumed { step, resumption } => json!({
+                    "event": "resumed", "direction": step.direction.as_str(),
+                    "revision": step.revision, "done": resumption.done,
+                    "found": resumption.found,
+                }),
                 Event::Finished { step, duration } => json!({
                     "event": "finished", "direction": step.direction.as_str(),
                     "revision": step.revision,
@@ -297,6 +302,29 @@ impl<'p> Progress<'p> {
             Event::Started { step, .. } => {
                 self.bar
                     .set_message(format!("{} {}", step.direction.as_str(), step.revision));
+                // A log (a pipe or a file) gets the line at once, so that a
+                // run killed during a long step says which one was running. A
+                // stamp only changes the version table, at once: no line.
+                if !ctx.live && !self.quiet && step.direction != rev_migrate::Direction::Stamp {
+                    let line = format!(
+                        "{:<9} {} {} {}",
+                        "running",
+                        step.direction.as_str(),
+                        step.revision,
+                        self.message(&step.revision)
+                    );
+                    self.emit(ctx, &[line.trim_end().to_owned()]);
+                }
+            }
+            Event::Resumed { step, resumption } => {
+                let line = format!(
+                    "{:<9} {} {}: {}",
+                    "resumed",
+                    step.direction.as_str(),
+                    step.revision,
+                    resumption.found
+                );
+                self.emit(ctx, &[line]);
             }
             Event::Finished { step, duration } => {
                 self.bar.inc(1);

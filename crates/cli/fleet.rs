@@ -25,6 +25,7 @@ pub fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Option<ExitCode>, Cl
             target,
             sql: false,
             plan: false,
+            ..
         } => Job::Migrate {
             movement: Movement::Upgrade,
             target,
@@ -33,6 +34,7 @@ pub fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Option<ExitCode>, Cl
             target,
             sql: false,
             plan: false,
+            ..
         } => Job::Migrate {
             movement: Movement::Downgrade,
             target,

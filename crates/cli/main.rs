@@ -36,6 +36,9 @@ pub struct Ctx {
     pub colour: bool,
     /// The subcommand's name, for messages.
     pub command_name: &'static str,
+    /// What `--assume-applied` / `--assume-not-applied` ask (see
+    /// [`Options::assume_applied`]).
+    assume_applied: Option<bool>,
 }
 
 impl Ctx {
@@ -82,7 +85,9 @@ impl Ctx {
 
     /// Returns the run options rev.ron sets (tables, lock timeout).
     pub fn options(&self, project: &Project) -> Options {
-        Options::from_config(&project.config)
+        let mut options = Options::from_config(&project.config);
+        options.assume_applied = self.assume_applied;
+        options
     }
 
     /// Writes out what is buffered, so that a log read during a long run, or
@@ -149,8 +154,26 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         cli,
         out: io::BufWriter::with_capacity(64 * 1024, stdout.lock()),
         live,
+        assume_applied: None,
     };
     let command = std::mem::replace(&mut ctx.cli.command, Command::Heads);
+    if let Command::Upgrade {
+        assume_applied,
+        assume_not_applied,
+        ..
+    }
+    | Command::Downgrade {
+        assume_applied,
+        assume_not_applied,
+        ..
+    } = &command
+    {
+        ctx.assume_applied = match (assume_applied, assume_not_applied) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
+    }
     // Commands that print only progress or a script refuse --format json
     // rather than print text to a script that expects JSON.
     let text_only = match &command {
@@ -219,12 +242,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Graph => inspect::graph(&mut ctx)?,
         Command::Check { db } => return check::check(&mut ctx, *db),
         Command::Current => database::current(&mut ctx)?,
-        Command::Upgrade { target, sql, plan } => {
-            move_database(&mut ctx, Movement::Upgrade, target, *sql, *plan)?
-        }
-        Command::Downgrade { target, sql, plan } => {
-            move_database(&mut ctx, Movement::Downgrade, target, *sql, *plan)?
-        }
+        Command::Upgrade {
+            target, sql, plan, ..
+        } => move_database(&mut ctx, Movement::Upgrade, target, *sql, *plan)?,
+        Command::Downgrade {
+            target, sql, plan, ..
+        } => move_database(&mut ctx, Movement::Downgrade, target, *sql, *plan)?,
         Command::Stamp { target, purge, sql } => database::stamp(&mut ctx, target, *purge, *sql)?,
         Command::Import(args::ImportFrom::Alembic {
             path,

@@ -353,10 +353,12 @@ impl LiveEnv {
     }
 
     /// Returns the tables of the database, sorted.
+    /// rev's journal (made when a step first runs journalled) is left out.
     pub fn tables(&self) -> Vec<String> {
         self.db.column(&format!(
             "SELECT table_name FROM information_schema.tables \
-             WHERE table_schema = {} ORDER BY table_name",
+             WHERE table_schema = {} AND table_name <> 'rev_history_journal' \
+             ORDER BY table_name",
             self.server().current_schema()
         ))
     }
@@ -441,6 +443,30 @@ impl LiveEnv {
             .map(|row| {
                 let mut cells = row.into_iter().map(Option::unwrap_or_default);
                 (cells.next().unwrap(), cells.next().unwrap())
+            })
+            .collect()
+    }
+
+    /// Returns rev's journal as `revision direction done running` (running
+    /// NULL when no statement is in doubt), one line per interrupted step;
+    /// empty when no journalled step ever ran here (no journal table).
+    pub fn journal(&self) -> Vec<String> {
+        let made = self.db.column(&format!(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = {} AND table_name = 'rev_history_journal'",
+            self.server().current_schema()
+        ));
+        if made != ["1"] {
+            return Vec::new();
+        }
+        self.db
+            .rows("SELECT revision, direction, done, running FROM rev_history_journal")
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|cell| cell.unwrap_or_else(|| "NULL".to_owned()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
             .collect()
     }

@@ -7,6 +7,7 @@ use rev_sql::Dialect;
 
 mod connstr;
 pub mod introspect;
+pub mod journal;
 #[cfg(feature = "mssql")]
 pub mod mssql;
 #[cfg(feature = "mysql")]
@@ -100,6 +101,19 @@ pub enum DbError {
     /// The URL names a backend that this build leaves out (a cargo feature of rev-db).
     #[error("this build of rev has no {0} backend: enable the cargo feature `{0}`")]
     NotCompiled(rev_sql::DialectKind),
+    /// A step that an earlier run began and did not finish stands in the
+    /// journal, and this run cannot go on from it as things are.
+    #[error(
+        "revision {revision} ({direction}) was interrupted part-way by an earlier run: {message}"
+    )]
+    Interrupted {
+        /// The interrupted revision.
+        revision: String,
+        /// `upgrade` or `downgrade`.
+        direction: String,
+        /// What stands in the way.
+        message: String,
+    },
     /// Any other database error.
     #[error("{0}")]
     Other(String),
@@ -119,6 +133,12 @@ pub trait Backend {
     /// Creates the version and history tables when they are missing.
     fn ensure_tables(&mut self, tables: &Tables) -> Result<(), DbError>;
 
+    /// Creates the journal table (see [`journal`]) when it is missing. Call
+    /// it once per run that has a journalled step ([`journal::journalled`]),
+    /// before [`Backend::run_step`] runs one: a database that never ran such
+    /// a step gets no journal table.
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError>;
+
     /// Returns the rows of the version table, sorted; empty when the table is missing.
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError>;
 
@@ -135,4 +155,29 @@ pub trait Backend {
     /// version and history tables; tables carry no schema name. Compare the
     /// result with a declared schema through [`introspect::reconcile`].
     fn introspect(&mut self, tables: &Tables) -> Result<rev_schema::Schema, DbError>;
+
+    /// Returns the journal's rows: the step an earlier run began and did not
+    /// finish, if one did (see [`journal`]); empty when the table is missing.
+    fn journal(&mut self, tables: &Tables) -> Result<Vec<journal::Entry>, DbError> {
+        let _ = tables;
+        Ok(Vec::new())
+    }
+
+    /// Settles the statement of `entry` whose effect was unknown: `applied`
+    /// counts it as done, else as not run, so that the next
+    /// [`Backend::run_step`] of `step` resumes after or at it.
+    fn settle_journal(
+        &mut self,
+        tables: &Tables,
+        entry: &journal::Entry,
+        step: &Step,
+        applied: bool,
+    ) -> Result<(), DbError> {
+        let _ = (tables, step, applied);
+        Err(DbError::Interrupted {
+            revision: entry.revision.clone(),
+            direction: entry.direction.clone(),
+            message: "this backend keeps no journal".to_owned(),
+        })
+    }
 }

@@ -6,7 +6,9 @@
 //!
 //! Each statement of a step goes to the server as its own batch, inside one
 //! transaction opened with `SET XACT_ABORT ON`; revision ids reach the version
-//! and history tables as bound parameters (`@P1`), never as SQL text.
+//! and history tables as bound parameters (`@P1`), never as SQL text. A
+//! `transactional: false` step runs its statements through the journal
+//! ([`crate::journal`]), then its version change in a transaction of its own.
 
 #[path = "mssql_url.rs"]
 mod url;
@@ -24,6 +26,7 @@ pub use url::{
     is_mssql_url, Encrypt, MssqlOptions, Password, DEFAULT_CONNECT_TIMEOUT, DEFAULT_PORT,
 };
 
+use crate::journal::{self, Exec as _};
 use crate::{Backend, DbError, Step, Tables};
 
 /// The `sp_getapplock` resource that keeps two rev runners on one database apart.
@@ -264,8 +267,8 @@ async fn run_step(
     dialect: &Mssql,
     tables: &Tables,
     step: &Step,
+    started: Instant,
 ) -> Result<(), DbError> {
-    let started = Instant::now();
     let begin = |e: tiberius::error::Error| other("cannot open a transaction", &e);
     // XACT_ABORT makes any error doom the whole transaction, so no statement
     // after a failed one can commit half a migration. NOCOUNT OFF keeps the
@@ -309,14 +312,8 @@ async fn run_step(
         }
         outcome
     } else {
-        for (index, statement) in step.statements.iter().enumerate() {
-            if let Err(e) = batch(client, &statement.sql).await {
-                // A statement of the user's may have opened a transaction that
-                // its failure left open; it must not swallow later steps.
-                rollback(client).await;
-                return Err(statement_failure(step, index, &e, index > 0));
-            }
-        }
+        // The statements ran journalled (see `Backend::run_step`); the
+        // journal row goes with the version change and the history row.
         batch(client, dialect.begin_transaction())
             .await
             .map_err(begin)?;
@@ -328,6 +325,12 @@ async fn run_step(
             partially_applied: !step.statements.is_empty(),
         };
         let mut outcome = books.run(client).await;
+        if outcome.is_ok() && journal::journalled(dialect, step) {
+            let closing = journal::finish(dialect, tables, step);
+            if let Err(e) = execute(client, &closing.sql, &text_params(&closing.params)).await {
+                outcome = Err(other("cannot close the journal", &e));
+            }
+        }
         if outcome.is_ok() {
             if let Err(e) = batch(client, dialect.commit_transaction()).await {
                 outcome = Err(other(
@@ -518,6 +521,12 @@ impl Backend for MssqlBackend {
         Ok(())
     }
 
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let sql = crate::journal::create_sql(&self.dialect, tables);
+        self.execute_batch(&sql)
+            .map_err(|e| DbError::Other(format!("cannot create the journal table: {e}")))
+    }
+
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
         let schema = tables.schema.as_deref();
         if !self.table_exists(schema, &tables.version)? {
@@ -585,6 +594,117 @@ impl Backend for MssqlBackend {
             dialect,
             ..
         } = self;
-        runtime.block_on(run_step(client, dialect, tables, step))
+        let started = Instant::now();
+        if !step.transactional {
+            // Statements that refuse a transaction commit one by one,
+            // journalled, so that a run killed part-way resumes where it stopped.
+            journal::run(&mut MssqlExec { runtime, client }, dialect, tables, step)?;
+        }
+        runtime.block_on(run_step(client, dialect, tables, step, started))
+    }
+
+    fn journal(&mut self, tables: &Tables) -> Result<Vec<journal::Entry>, DbError> {
+        if !self.table_exists(tables.schema.as_deref(), &journal::table_name(tables))? {
+            return Ok(Vec::new());
+        }
+        let Self {
+            runtime,
+            client,
+            dialect,
+            ..
+        } = self;
+        journal::read(&mut MssqlExec { runtime, client }, dialect, tables)
+    }
+
+    fn settle_journal(
+        &mut self,
+        tables: &Tables,
+        entry: &journal::Entry,
+        step: &Step,
+        applied: bool,
+    ) -> Result<(), DbError> {
+        let Self {
+            runtime,
+            client,
+            dialect,
+            ..
+        } = self;
+        let bound = journal::settle(dialect, tables, entry, step, applied);
+        MssqlExec { runtime, client }
+            .journal(&bound)
+            .map_err(DbError::Other)
+    }
+}
+
+/// Returns text values as tiberius binds them (NVARCHAR parameters).
+fn text_params(params: &[String]) -> Vec<&dyn ToSql> {
+    params.iter().map(|p| p as &dyn ToSql).collect()
+}
+
+/// The SQL Server side of the journalled loop (see [`journal::Exec`]).
+struct MssqlExec<'a> {
+    runtime: &'a Runtime,
+    client: &'a mut Connection,
+}
+
+impl journal::Exec for MssqlExec<'_> {
+    fn alone(&mut self, sql: &str) -> Result<(), String> {
+        let client = &mut *self.client;
+        self.runtime.block_on(async {
+            let result = batch(client, sql).await.map_err(|e| describe(&e));
+            if result.is_err() {
+                // A statement of the user's may have opened a transaction
+                // that its failure left open; it must not swallow the journal.
+                rollback(client).await;
+            }
+            result
+        })
+    }
+
+    fn with_journal(
+        &mut self,
+        statement: Option<&str>,
+        journal: &journal::Bound,
+    ) -> Result<(), String> {
+        let client = &mut *self.client;
+        self.runtime.block_on(async {
+            let result = async {
+                batch(client, Mssql.begin_transaction()).await?;
+                if let Some(sql) = statement {
+                    batch(client, sql).await?;
+                }
+                execute(client, &journal.sql, &text_params(&journal.params)).await?;
+                batch(client, Mssql.commit_transaction()).await
+            }
+            .await;
+            if result.is_err() {
+                rollback(client).await;
+            }
+            result.map_err(|e| describe(&e))
+        })
+    }
+
+    fn read(&mut self, sql: &str) -> Result<Vec<journal::Entry>, String> {
+        let client = &mut *self.client;
+        let found = self
+            .runtime
+            .block_on(rows(client, sql, &[]))
+            .map_err(|e| describe(&e))?;
+        let count = |row: &Row, index| -> Result<Option<usize>, DbError> {
+            Ok(cell_text(row, index)?.and_then(|n| n.parse().ok()))
+        };
+        found
+            .iter()
+            .map(|row| {
+                Ok(journal::Entry {
+                    revision: required_text(row, 0, "a journal revision")?,
+                    direction: required_text(row, 1, "a journal direction")?,
+                    done: count(row, 2)?.unwrap_or(0),
+                    running: count(row, 3)?,
+                    prefix: required_text(row, 4, "a journal prefix")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()
+            .map_err(|e| e.to_string())
     }
 }

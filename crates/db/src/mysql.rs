@@ -1,9 +1,10 @@
 //! The MySQL and MariaDB backend, over mysql_async on a current-thread runtime.
 //!
 //! MySQL commits DDL implicitly, so a migration's statements cannot be rolled
-//! back together: they run one by one, then the version-table change and the
-//! history row commit in one transaction. A failure part-way reports which
-//! statements had already run.
+//! back together: they run one by one through the journal (see
+//! [`crate::journal`]), then the version-table change, the history row and the
+//! journal's removal commit in one transaction. A run killed part-way is
+//! resumed by the next one where it stopped.
 //!
 //! TLS follows the MySQL client's `ssl-mode`: `DISABLED`; `PREFERRED` (the
 //! default), TLS when it can be had, else plain text; `REQUIRED`, TLS with any
@@ -22,7 +23,8 @@ use rev_sql::Dialect;
 use tokio::runtime::Runtime;
 
 use crate::connstr::{self, percent_decode};
-use crate::shared::{already_ran, last_applied, note_kept_statements};
+use crate::journal::{self, Exec as _};
+use crate::shared::{last_applied, note_kept_statements};
 use crate::{Backend, DbError, Step, Tables};
 
 /// MySQL's error number for a duplicate key.
@@ -651,6 +653,14 @@ impl Backend for MysqlBackend {
         })
     }
 
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let sql = journal::create_sql(&Mysql, tables);
+        let (runtime, conn) = self.parts()?;
+        MysqlExec { runtime, conn }
+            .alone(&sql)
+            .map_err(|e| DbError::Other(format!("cannot create the journal table: {e}")))
+    }
+
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
         if !self.table_exists(tables.schema.as_deref(), &tables.version)? {
             return Ok(Vec::new());
@@ -690,39 +700,51 @@ impl Backend for MysqlBackend {
         crate::introspect::mysql::read(runtime, conn, tables)
     }
 
+    fn journal(&mut self, tables: &Tables) -> Result<Vec<journal::Entry>, DbError> {
+        if !self.table_exists(tables.schema.as_deref(), &journal::table_name(tables))? {
+            return Ok(Vec::new());
+        }
+        let (runtime, conn) = self.parts()?;
+        journal::read(&mut MysqlExec { runtime, conn }, &Mysql, tables)
+    }
+
+    fn settle_journal(
+        &mut self,
+        tables: &Tables,
+        entry: &journal::Entry,
+        step: &Step,
+        applied: bool,
+    ) -> Result<(), DbError> {
+        let bound = journal::settle(&Mysql, tables, entry, step, applied);
+        let (runtime, conn) = self.parts()?;
+        MysqlExec { runtime, conn }
+            .journal(&bound)
+            .map_err(DbError::Other)
+    }
+
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
         let version_table = self.version_table(tables);
         let history_table = self.history_table(tables);
         let (runtime, conn) = self.parts()?;
+        let started = Instant::now();
+        runtime.block_on(check_versions(conn, &version_table, step))?;
+        // MySQL commits DDL at once: the statements run journalled, so that a
+        // run killed part-way can be resumed where it stopped.
+        journal::run(&mut MysqlExec { runtime, conn }, &Mysql, tables, step)?;
+        let closing = journal::finish(&Mysql, tables, step);
         runtime.block_on(async {
-            let started = Instant::now();
-            check_versions(conn, &version_table, step).await?;
-            for (index, statement) in step.statements.iter().enumerate() {
-                if let Err(e) = conn.query_drop(&statement.sql).await {
-                    let mut message = my_message(&e);
-                    if index > 0 {
-                        message.push_str(&format!(
-                            "\n  {} had already run and stay applied: MySQL commits DDL \
-                             implicitly; the version table was not changed",
-                            already_ran(index)
-                        ));
-                    }
-                    return Err(DbError::Statement {
-                        revision: step.revision.clone(),
-                        direction: step.direction.as_str(),
-                        index: index + 1,
-                        sql: statement.sql.clone(),
-                        message,
-                        partially_applied: index > 0,
-                    });
-                }
-            }
             let mut tx = conn
                 .start_transaction(TxOpts::default())
                 .await
                 .map_err(other)?;
             let recorded = match change_versions(&mut tx, tables, step).await {
-                Ok(()) => record_history(&mut tx, &history_table, step, started).await,
+                Ok(()) => match record_history(&mut tx, &history_table, step, started).await {
+                    Ok(()) if !step.statements.is_empty() => tx
+                        .exec_drop(&closing.sql, closing.params.clone())
+                        .await
+                        .map_err(other),
+                    other => other,
+                },
                 Err(e) => Err(e),
             };
             match recorded {
@@ -734,6 +756,68 @@ impl Backend for MysqlBackend {
                     Err(note_kept_statements(e, step, true))
                 }
             }
+        })
+    }
+}
+
+/// The MySQL side of the journalled loop (see [`journal::Exec`]).
+struct MysqlExec<'a> {
+    runtime: &'a Runtime,
+    conn: &'a mut Conn,
+}
+
+impl journal::Exec for MysqlExec<'_> {
+    fn alone(&mut self, sql: &str) -> Result<(), String> {
+        self.runtime
+            .block_on(self.conn.query_drop(sql))
+            .map_err(|e| my_message(&e))
+    }
+
+    fn with_journal(
+        &mut self,
+        statement: Option<&str>,
+        journal: &journal::Bound,
+    ) -> Result<(), String> {
+        let conn = &mut *self.conn;
+        self.runtime.block_on(async {
+            let mut tx = conn
+                .start_transaction(TxOpts::default())
+                .await
+                .map_err(|e| my_message(&e))?;
+            if let Some(sql) = statement {
+                if let Err(e) = tx.query_drop(sql).await {
+                    let _ = tx.rollback().await;
+                    return Err(my_message(&e));
+                }
+            }
+            if let Err(e) = tx.exec_drop(&journal.sql, journal.params.clone()).await {
+                let _ = tx.rollback().await;
+                return Err(my_message(&e));
+            }
+            tx.commit().await.map_err(|e| my_message(&e))
+        })
+    }
+
+    fn read(&mut self, sql: &str) -> Result<Vec<journal::Entry>, String> {
+        let conn = &mut *self.conn;
+        self.runtime.block_on(async {
+            let rows: Vec<Row> = conn.query(sql).await.map_err(|e| my_message(&e))?;
+            rows.iter()
+                .map(|row| {
+                    let count = |index| -> Result<Option<usize>, DbError> {
+                        Ok(cell::<Option<i64>>(row, index)?
+                            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
+                    };
+                    Ok(journal::Entry {
+                        revision: cell(row, 0)?,
+                        direction: cell(row, 1)?,
+                        done: count(2)?.unwrap_or(0),
+                        running: count(3)?,
+                        prefix: cell(row, 4)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()
+                .map_err(|e| e.to_string())
         })
     }
 }

@@ -20,7 +20,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, Transaction};
 
 use crate::connstr::{self, percent_decode};
-use crate::shared::{already_ran, last_applied, note_kept_statements};
+use crate::journal::{self, Exec as _};
+use crate::shared::{last_applied, note_kept_statements};
 use crate::tls::{self, MakeRustls, Roots, Verify};
 use crate::{Backend, DbError, Step, Tables};
 
@@ -571,6 +572,16 @@ impl Backend for PostgresBackend {
         })
     }
 
+    fn ensure_journal(&mut self, tables: &Tables) -> Result<(), DbError> {
+        let sql = journal::create_sql(&self.dialect, tables);
+        PgExec {
+            runtime: &self.runtime,
+            client: &mut self.client,
+        }
+        .alone(&sql)
+        .map_err(|e| DbError::Other(format!("cannot create the journal table: {e}")))
+    }
+
     fn current_heads(&mut self, tables: &Tables) -> Result<Vec<String>, DbError> {
         let table = self.version_table(tables);
         if !self.table_exists(&table)? {
@@ -623,11 +634,53 @@ impl Backend for PostgresBackend {
         crate::introspect::postgres::read(&self.runtime, &self.client, tables)
     }
 
+    fn journal(&mut self, tables: &Tables) -> Result<Vec<journal::Entry>, DbError> {
+        let table = self
+            .dialect
+            .qualified(tables.schema.as_deref(), &journal::table_name(tables));
+        if !self.table_exists(&table)? {
+            return Ok(Vec::new());
+        }
+        let mut exec = PgExec {
+            runtime: &self.runtime,
+            client: &mut self.client,
+        };
+        journal::read(&mut exec, &Postgres, tables)
+    }
+
+    fn settle_journal(
+        &mut self,
+        tables: &Tables,
+        entry: &journal::Entry,
+        step: &Step,
+        applied: bool,
+    ) -> Result<(), DbError> {
+        let bound = journal::settle(&Postgres, tables, entry, step, applied);
+        PgExec {
+            runtime: &self.runtime,
+            client: &mut self.client,
+        }
+        .journal(&bound)
+        .map_err(DbError::Other)
+    }
+
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
         let history_table = self.history_table(tables);
+        let started = Instant::now();
+        if !step.transactional {
+            // Statements such as CREATE INDEX CONCURRENTLY refuse a
+            // transaction: each commits on its own, journalled, so that a run
+            // killed part-way is resumed where it stopped.
+            let mut exec = PgExec {
+                runtime: &self.runtime,
+                client: &mut self.client,
+            };
+            journal::run(&mut exec, &self.dialect, tables, step)?;
+        }
+        let closing = journal::journalled(&self.dialect, step)
+            .then(|| journal::finish(&self.dialect, tables, step));
         let client = &mut self.client;
         self.runtime.block_on(async {
-            let started = Instant::now();
             let failed = |index: usize, sql: &str, e: &tokio_postgres::Error, partially| {
                 DbError::Statement {
                     revision: step.revision.clone(),
@@ -638,25 +691,6 @@ impl Backend for PostgresBackend {
                     partially_applied: partially,
                 }
             };
-            if !step.transactional {
-                // Statements such as CREATE INDEX CONCURRENTLY refuse a
-                // transaction: each commits on its own.
-                for (index, statement) in step.statements.iter().enumerate() {
-                    if let Err(e) = client.batch_execute(&statement.sql).await {
-                        let mut error = failed(index, &statement.sql, &e, index > 0);
-                        if let DbError::Statement { message, .. } = &mut error {
-                            if index > 0 {
-                                message.push_str(&format!(
-                                    "\n  {} ran outside a transaction and stay applied; the \
-                                     version table was not changed",
-                                    already_ran(index)
-                                ));
-                            }
-                        }
-                        return Err(error);
-                    }
-                }
-            }
             let tx = client.transaction().await.map_err(other)?;
             if step.transactional {
                 for (index, statement) in step.statements.iter().enumerate() {
@@ -670,7 +704,17 @@ impl Backend for PostgresBackend {
                 }
             }
             let recorded = match change_versions(&tx, tables, step).await {
-                Ok(()) => record_history(&tx, &history_table, step, started).await,
+                Ok(()) => match record_history(&tx, &history_table, step, started).await {
+                    Ok(()) => match &closing {
+                        Some(closing) => tx
+                            .execute(&closing.sql, &pg_params(&closing.params))
+                            .await
+                            .map(drop)
+                            .map_err(other),
+                        None => Ok(()),
+                    },
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             match recorded {
@@ -682,6 +726,66 @@ impl Backend for PostgresBackend {
                     Err(note_kept_statements(e, step, !step.transactional))
                 }
             }
+        })
+    }
+}
+
+/// Returns text values as the driver binds them.
+fn pg_params(params: &[String]) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect()
+}
+
+/// The PostgreSQL side of the journalled loop (see [`journal::Exec`]).
+struct PgExec<'a> {
+    runtime: &'a Runtime,
+    client: &'a mut Client,
+}
+
+impl journal::Exec for PgExec<'_> {
+    fn alone(&mut self, sql: &str) -> Result<(), String> {
+        self.runtime
+            .block_on(self.client.batch_execute(sql))
+            .map_err(|e| pg_message(&e))
+    }
+
+    fn with_journal(
+        &mut self,
+        statement: Option<&str>,
+        journal: &journal::Bound,
+    ) -> Result<(), String> {
+        let client = &mut *self.client;
+        self.runtime.block_on(async {
+            let tx = client.transaction().await.map_err(|e| pg_message(&e))?;
+            if let Some(sql) = statement {
+                tx.batch_execute(sql).await.map_err(|e| pg_message(&e))?;
+            }
+            tx.execute(&journal.sql, &pg_params(&journal.params))
+                .await
+                .map_err(|e| pg_message(&e))?;
+            tx.commit().await.map_err(|e| pg_message(&e))
+        })
+    }
+
+    fn read(&mut self, sql: &str) -> Result<Vec<journal::Entry>, String> {
+        let client = &*self.client;
+        self.runtime.block_on(async {
+            let rows = client.query(sql, &[]).await.map_err(|e| pg_message(&e))?;
+            let count = |n: Option<i32>| n.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+            rows.iter()
+                .map(|row| {
+                    Ok(journal::Entry {
+                        revision: row.try_get(0)?,
+                        direction: row.try_get(1)?,
+                        done: count(row.try_get(2)?).unwrap_or(0),
+                        running: count(row.try_get(3)?),
+                        prefix: row.try_get(4)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, tokio_postgres::Error>>()
+                .map_err(|e| pg_message(&e))
         })
     }
 }

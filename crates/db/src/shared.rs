@@ -17,15 +17,6 @@ pub(crate) fn last_applied(rows: Vec<(String, String, String)>) -> Vec<(String, 
         .collect()
 }
 
-/// Names the first `count` statements of a migration, for messages saying they ran.
-pub(crate) fn already_ran(count: usize) -> String {
-    if count == 1 {
-        "statement 1 of this migration".to_owned()
-    } else {
-        format!("statements 1 to {count} of this migration")
-    }
-}
-
 /// Adds to a version-table error that the step's statements stayed applied,
 /// when they ran outside the transaction that failed.
 pub(crate) fn note_kept_statements(error: DbError, step: &Step, kept: bool) -> DbError {

@@ -18,6 +18,7 @@ use rev_sql::sqlite::Sqlite;
 use rev_sql::version::{self, VersionChange};
 use rev_sql::{Dialect, Step, VersionTables};
 
+use crate::journal::{self, Exec as _};
 use crate::url::SqliteTarget;
 use crate::{Backend, DbError};
 
@@ -274,7 +275,9 @@ impl SqliteBackend {
         let started = Instant::now();
         let started_at = self.now()?;
         self.without_foreign_keys(step, |check_keys| {
-            self.run_statements(step)?;
+            // Each statement commits on its own, journalled, so that a run
+            // killed part-way is resumed where it stopped.
+            journal::run(&mut SqliteExec(&self.conn), &self.dialect, tables, step)?;
             let result = self
                 .begin(step)
                 .and_then(|()| self.finish(tables, step, &started_at, started, check_keys));
@@ -305,6 +308,12 @@ impl SqliteBackend {
             self.check_foreign_keys(step)?;
         }
         self.write_history(tables, step, started_at, started)?;
+        if journal::journalled(&self.dialect, step) {
+            let closing = journal::finish(&self.dialect, tables, step);
+            SqliteExec(&self.conn)
+                .bound(&closing)
+                .map_err(|e| other("cannot close the journal", e))?;
+        }
         self.conn
             .execute_batch("COMMIT")
             .map_err(|e| other(&format!("cannot commit {}", step.revision), e))
@@ -412,6 +421,12 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
+    fn ensure_journal(&mut self, tables: &VersionTables) -> Result<(), DbError> {
+        self.conn
+            .execute_batch(&journal::create_sql(&self.dialect, tables))
+            .map_err(|e| other("cannot create the journal table", e))
+    }
+
     fn current_heads(&mut self, tables: &VersionTables) -> Result<Vec<String>, DbError> {
         if !self.table_exists(tables.schema.as_deref(), &tables.version)? {
             return Ok(Vec::new());
@@ -449,12 +464,91 @@ impl Backend for SqliteBackend {
         crate::introspect::sqlite::read(&self.conn, tables)
     }
 
+    fn journal(&mut self, tables: &VersionTables) -> Result<Vec<journal::Entry>, DbError> {
+        if !self.table_exists(tables.schema.as_deref(), &journal::table_name(tables))? {
+            return Ok(Vec::new());
+        }
+        journal::read(&mut SqliteExec(&self.conn), &self.dialect, tables)
+    }
+
+    fn settle_journal(
+        &mut self,
+        tables: &VersionTables,
+        entry: &journal::Entry,
+        step: &Step,
+        applied: bool,
+    ) -> Result<(), DbError> {
+        let bound = journal::settle(&self.dialect, tables, entry, step, applied);
+        SqliteExec(&self.conn)
+            .journal(&bound)
+            .map_err(DbError::Other)
+    }
+
     fn run_step(&mut self, tables: &VersionTables, step: &Step) -> Result<(), DbError> {
         if step.transactional {
             self.run_in_transaction(tables, step)
         } else {
             self.run_outside_transaction(tables, step)
         }
+    }
+}
+
+/// The SQLite side of the journalled loop (see [`journal::Exec`]).
+struct SqliteExec<'a>(&'a Connection);
+
+impl SqliteExec<'_> {
+    fn bound(&self, bound: &journal::Bound) -> Result<(), String> {
+        self.0
+            .execute(&bound.sql, params_from_iter(bound.params.iter()))
+            .map(drop)
+            .map_err(|e| statement_error(&e))
+    }
+}
+
+impl journal::Exec for SqliteExec<'_> {
+    fn alone(&mut self, sql: &str) -> Result<(), String> {
+        self.0.execute_batch(sql).map_err(|e| statement_error(&e))
+    }
+
+    fn with_journal(
+        &mut self,
+        statement: Option<&str>,
+        journal: &journal::Bound,
+    ) -> Result<(), String> {
+        self.0
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| statement_error(&e))?;
+        let result = statement
+            .map_or(Ok(()), |sql| self.alone(sql))
+            .and_then(|()| self.bound(journal))
+            .and_then(|()| {
+                self.0
+                    .execute_batch("COMMIT")
+                    .map_err(|e| statement_error(&e))
+            });
+        if result.is_err() && !self.0.is_autocommit() {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
+        result
+    }
+
+    fn read(&mut self, sql: &str) -> Result<Vec<journal::Entry>, String> {
+        let count = |n: Option<i64>| n.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        self.0
+            .prepare(sql)
+            .and_then(|mut s| {
+                s.query_map([], |row| {
+                    Ok(journal::Entry {
+                        revision: row.get(0)?,
+                        direction: row.get(1)?,
+                        done: count(row.get(2)?).unwrap_or(0),
+                        running: count(row.get(3)?),
+                        prefix: row.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| statement_error(&e))
     }
 }
 

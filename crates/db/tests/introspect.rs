@@ -293,6 +293,7 @@ fn drift(backend: &mut dyn Backend, expected: &Schema) -> Vec<String> {
 /// models, before it is reconciled with them.
 fn round_trip(backend: &mut dyn Backend, add_column_by_hand: &str) -> String {
     backend.ensure_tables(&tables()).unwrap();
+    backend.ensure_journal(&tables()).unwrap();
     assert_eq!(drift(backend, &Schema::default()), Vec::<String>::new());
 
     migrate(backend, "one", &Schema::default(), &v1());
@@ -366,6 +367,7 @@ fn version_and_history_tables_are_never_introspected() {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let mut backend = rev_db::connect(&url).unwrap();
     backend.ensure_tables(&tables()).unwrap();
+    backend.ensure_journal(&tables()).unwrap();
     let step = raw_step(
         "a",
         Direction::Upgrade,
@@ -435,6 +437,7 @@ fn mssql_round_trip() {
     };
     let mut backend = rev_db::mssql::MssqlBackend::connect(&db.options).unwrap();
     backend.ensure_tables(&tables()).unwrap();
+    backend.ensure_journal(&tables()).unwrap();
     assert_eq!(
         drift(&mut backend, &Schema::default()),
         Vec::<String>::new()
@@ -460,6 +463,7 @@ fn mssql_round_trip() {
 /// Runs hand-written DDL and returns what the catalog reads back.
 fn read_hand_written(backend: &mut dyn Backend, statements: &[&str]) -> String {
     backend.ensure_tables(&tables()).unwrap();
+    backend.ensure_journal(&tables()).unwrap();
     let step = raw_step("by_hand", Direction::Upgrade, statements, &[], &[]);
     backend.run_step(&tables(), &step).unwrap();
     show(&backend.introspect(&tables()).unwrap())

@@ -406,6 +406,7 @@ fn mssql_non_transactional_step_reports_partial_application() {
     let mut db = temp.connect();
     let t = tables();
     db.ensure_tables(&t).unwrap();
+    db.ensure_journal(&t).unwrap();
     let mut failing = step(
         "aaa",
         vec![

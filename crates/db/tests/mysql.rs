@@ -27,6 +27,8 @@ fn creates_version_and_history_tables() {
     assert_eq!(backend.applied_checksums(&t).unwrap(), vec![]);
     backend.ensure_tables(&t).unwrap();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     insta::assert_snapshot!(db.columns("rev_version").join("\n"), @"version_num varchar(32) NO NULL");
     insta::assert_snapshot!(db.constraints("rev_version").join("\n"), @"PRIMARY PRIMARY KEY");
     insta::assert_snapshot!(db.columns("rev_history").join("\n"), @r#"
@@ -49,6 +51,7 @@ fn applies_every_operation_to_tables_with_rows() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let [a, b, c] = every_operation_revisions();
     let mut schema = Schema::default();
     let mut step = |revision: &str, ops, delete: &[&str], insert: &[&str]| Step {
@@ -113,6 +116,7 @@ fn applies_every_operation_to_tables_with_rows() {
             "articles.fk_posts_editor",
             "articles.PRIMARY",
             "rev_history.PRIMARY",
+            "rev_history_journal.PRIMARY",
             "rev_version.PRIMARY",
             "users.email",
             "users.ix_users_nickname",
@@ -155,6 +159,7 @@ fn a_step_failing_at_its_third_statement_says_which_statements_ran() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     backend
         .run_step(&t, &raw_step("a", Direction::Upgrade, &[], &[], &["a"]))
         .unwrap();
@@ -188,7 +193,7 @@ fn a_step_failing_at_its_third_statement_says_which_statements_ran() {
     }
     insta::assert_snapshot!(err.to_string().replace(&db.name, "<db>"), @r#"
     revision b (upgrade) failed at statement 3: ERROR 1146 (42S02): Table '<db>.missing_table' doesn't exist
-      statements 1 to 2 of this migration had already run and stay applied: MySQL commits DDL implicitly; the version table was not changed
+      statements 1 to 2 completed and stay applied (recorded in rev_history_journal): once the cause is fixed, rev resumes at statement 3
       statement: INSERT INTO missing_table VALUES (1)
     "#);
     // MySQL commits DDL implicitly: what ran stays, what did not never ran,
@@ -198,6 +203,30 @@ fn a_step_failing_at_its_third_statement_says_which_statements_ran() {
     assert!(!db.has_table("t2"));
     assert_eq!(backend.current_heads(&t).unwrap(), ["a"]);
     assert_eq!(db.column("SELECT revision FROM rev_history"), ["a"]);
+    let journal = backend.journal(&t).unwrap();
+    assert_eq!(
+        (journal.len(), journal[0].done, journal[0].running),
+        (1, 2, None)
+    );
+
+    // Once the cause is fixed, the same step resumes at statement 3: the
+    // rows of statement 2 are not inserted twice.
+    db.rows("CREATE TABLE missing_table (id INTEGER)");
+    backend.run_step(&t, &failing).unwrap();
+    assert_eq!(db.column("SELECT id FROM t1"), ["1"]);
+    assert_eq!(db.column("SELECT id FROM missing_table"), ["1"]);
+    assert!(db.has_table("t2"));
+    assert_eq!(backend.current_heads(&t).unwrap(), ["b"]);
+    assert!(backend.journal(&t).unwrap().is_empty());
+    db.rows("DROP TABLE missing_table");
+    db.rows("DROP TABLE t2");
+    db.rows("DROP TABLE t1");
+    backend
+        .run_step(
+            &t,
+            &raw_step("b", Direction::Downgrade, &[], &["b"], &["a"]),
+        )
+        .unwrap();
 
     // A failure at the first statement has nothing partially applied.
     let first = raw_step("b", Direction::Upgrade, &["SELEC 1"], &["a"], &["b"]);
@@ -226,6 +255,7 @@ fn version_rows_follow_the_rules() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let up = |rev: &str, delete: &[&str], insert: &[&str]| {
         raw_step(rev, Direction::Upgrade, &[], delete, insert)
     };
@@ -275,6 +305,7 @@ fn current_heads_and_applied_checksums() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     backend
         .run_step(&t, &raw_step("a", Direction::Upgrade, &[], &[], &["a"]))
         .unwrap();
@@ -336,6 +367,7 @@ fn a_non_transactional_step_runs_like_any_other() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let mut step = raw_step(
         "a",
         Direction::Upgrade,
@@ -399,6 +431,7 @@ fn a_version_failure_after_statements_says_they_stay() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     // Both rows pass the check made before the statements, and the second
     // INSERT then fails inside the version transaction.
     let step = raw_step(
@@ -431,6 +464,7 @@ fn an_existing_alembic_version_table_is_taken_over() {
         history: "rev_history".to_owned(),
     };
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     assert_eq!(backend.current_heads(&t).unwrap(), ["1975ea83b712"]);
     backend
         .run_step(

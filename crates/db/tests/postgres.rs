@@ -319,6 +319,7 @@ fn a_non_transactional_step_runs_outside_a_transaction() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let mut step = raw_step(
         "a",
         Direction::Upgrade,
@@ -361,7 +362,7 @@ fn a_non_transactional_step_runs_outside_a_transaction() {
     );
     insta::assert_snapshot!(err.to_string(), @r#"
     revision b (upgrade) failed at statement 2: ERROR: syntax error at or near "SELEC" (SQLSTATE 42601)
-      statement 1 of this migration ran outside a transaction and stay applied; the version table was not changed
+      statement 1 completed and stays applied (recorded in rev_history_journal): once the cause is fixed, rev resumes at statement 2
       statement: SELEC 1
     "#);
     assert!(db.has_table("t2"));
@@ -370,6 +371,25 @@ fn a_non_transactional_step_runs_outside_a_transaction() {
         ["ix_t1"]
     );
     assert_eq!(backend.current_heads(&t).unwrap(), ["a"]);
+    let journal = backend.journal(&t).unwrap();
+    assert_eq!(
+        (journal.len(), journal[0].done, journal[0].running),
+        (1, 1, None)
+    );
+
+    // With the failed statement fixed, the step resumes at it: statement 1
+    // (CREATE TABLE t2) does not run again, or it would fail.
+    let fixed = Step {
+        statements: vec![
+            rev_sql::Statement::new("CREATE TABLE t2 (id INTEGER)"),
+            rev_sql::Statement::new("INSERT INTO t2 VALUES (7)"),
+        ],
+        ..failing
+    };
+    backend.run_step(&t, &fixed).unwrap();
+    assert_eq!(db.column("SELECT id FROM t2"), ["7"]);
+    assert_eq!(backend.current_heads(&t).unwrap(), ["b"]);
+    assert!(backend.journal(&t).unwrap().is_empty());
 }
 
 #[test]
@@ -410,6 +430,7 @@ fn a_version_failure_after_non_transactional_statements_says_they_stay() {
     };
     let t = tables();
     backend.ensure_tables(&t).unwrap();
+    backend.ensure_journal(&t).unwrap();
     let mut step = raw_step(
         "z",
         Direction::Upgrade,

@@ -437,6 +437,7 @@ fn broken_foreign_keys_roll_the_step_back() {
 #[test]
 fn non_transactional_steps_keep_what_ran() {
     let mut db = seeded();
+    db.backend.ensure_journal(&db.tables).unwrap();
     let (mut step, _) =
         db.step(r#"Sql("CREATE TABLE kept (id INTEGER)"), Sql("INSERT INTO nowhere VALUES (1)")"#);
     step.transactional = false;
@@ -457,11 +458,28 @@ fn non_transactional_steps_keep_what_ran() {
         1
     );
     assert_eq!(db.versions(), ids(&["rev001"]));
+    let journal = db.backend.journal(&db.tables).unwrap();
+    assert_eq!(
+        (journal.len(), journal[0].revision.as_str(), journal[0].done),
+        (1, "rev002", 1)
+    );
 
-    let (mut step, _) = db.step(r#"Sql("CREATE TABLE also_kept (id INTEGER)")"#);
-    step.transactional = false;
+    // Another step is refused while rev002 stands part-way in the journal.
+    let (mut other, _) = db.step(r#"Sql("CREATE TABLE also_kept (id INTEGER)")"#);
+    other.transactional = false;
+    let err = db.backend.run_step(&db.tables, &other).unwrap_err();
+    assert!(
+        matches!(&err, DbError::Interrupted { revision, .. } if revision == "rev002"),
+        "{err:?}"
+    );
+
+    // rev002 with its failed statement fixed resumes there: CREATE TABLE kept
+    // does not run again (it would fail: the table exists).
+    step.statements[1] = rev_sql::Statement::new("INSERT INTO kept VALUES (1)");
     db.backend.run_step(&db.tables, &step).unwrap();
-    assert_eq!(db.versions(), ids(&["rev003"]));
+    assert_eq!(db.count("SELECT count(*) FROM kept"), 1);
+    assert_eq!(db.versions(), ids(&["rev002"]));
+    assert!(db.backend.journal(&db.tables).unwrap().is_empty());
 }
 
 fn version_step(revision: &str, direction: Direction, delete: &[&str], insert: &[&str]) -> Step {
@@ -687,6 +705,7 @@ fn views_on_a_rebuilt_table_keep_working() {
 #[test]
 fn non_transactional_rebuilds_keep_child_rows() {
     let mut db = seeded();
+    db.backend.ensure_journal(&db.tables).unwrap();
     let (mut step, schema) =
         db.step(r#"AlterColumn(table: "users", name: "bio", type: String(50))"#);
     step.transactional = false;

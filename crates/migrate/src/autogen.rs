@@ -76,7 +76,7 @@ pub fn generate(
 
 /// Returns the live database's schema, its tables addressed as `declared`
 /// addresses them and reconciled with `declared` (see the module comment).
-fn live_schema(
+pub(crate) fn live_schema(
     backend: &mut dyn Backend,
     project: &Project,
     options: &Options,

@@ -94,6 +94,10 @@ pub enum MigrateError {
         /// How many planned steps did not run.
         remaining: usize,
     },
+    /// An earlier run was killed while a statement that commits on its own
+    /// (raw SQL) was running, and whether it took effect cannot be known.
+    #[error("revision {} ({}) was interrupted by an earlier run at statement {}, and rev cannot tell whether it took effect: {}\n{}", .0.revision, .0.direction, .0.index, .0.why, unsettled_statements(&.0.ran, .0.index, &.0.statement))]
+    Unsettled(Box<crate::resume::Unsettled>),
     /// An applied migration's file changed since it was applied; nothing ran.
     #[error("{0}; nothing was run")]
     Edited(Box<crate::check::EditedMigration>),
@@ -277,6 +281,14 @@ impl MigrateError {
             MigrateError::MissingVariable { .. } => {
                 "export the variable, or set it in the .env file at the project root"
             }
+            MigrateError::Unsettled(unsettled) => {
+                let direction = &unsettled.direction;
+                return Some(format!(
+                    "check the database by hand; if the statement took effect, run `rev {direction} \
+                     <target> --assume-applied`, if it did not (or you undid it), `rev {direction} \
+                     <target> --assume-not-applied`: either resumes the migration after or at it"
+                ))
+            }
             MigrateError::Edited(_) => {
                 "restore the file as it was applied (`rev check` lists every edited one); change the schema in a new revision"
             }
@@ -307,12 +319,25 @@ fn no_url_hint(dialect: Option<DialectKind>) -> String {
     format!("copy .env.example to .env and edit it, or pass --url {example}")
 }
 
+/// Lists the statements that completed and the one in doubt.
+fn unsettled_statements(ran: &[String], index: usize, statement: &str) -> String {
+    let mut text = String::new();
+    for (number, sql) in ran.iter().enumerate() {
+        text.push_str(&format!("  completed {}: {sql}\n", number + 1));
+    }
+    text.push_str(&format!("  in doubt  {index}: {statement}"));
+    text
+}
+
 fn db_hint(error: &DbError) -> Option<&'static str> {
     match error {
         DbError::LockTimeout(_) => Some("another `rev` is migrating this database; wait for it, or raise lock_timeout_secs in rev.ron"),
         DbError::VersionMismatch { .. } => Some("run `rev current` to see where the database stands, then retry"),
         DbError::Connect { .. } => Some(
             "check the URL (from --url, DATABASE_URL or `url` in rev.ron), the user and password, and that the server is running",
+        ),
+        DbError::Interrupted { .. } => Some(
+            "run the same command again to resume it, or restore the migration file as it was when the run was interrupted",
         ),
         DbError::InvalidUrl(_) | DbError::UnsupportedScheme(_) => Some(
             "URLs look like sqlite://app.db, postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db, mssql://user:pass@host:1433/db or server=tcp:host,1433;database=db;user id=user;password=pass",

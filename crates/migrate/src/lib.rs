@@ -12,6 +12,7 @@ pub mod error;
 pub mod fleet;
 pub mod plan;
 pub mod rebase;
+pub mod resume;
 pub mod run;
 pub mod squash;
 pub mod url;

@@ -164,6 +164,35 @@ pub fn render_steps(project: &Project, dialect: &dyn Dialect, plan: &Plan) -> Re
     Ok(steps)
 }
 
+/// Returns the operations of the plan's first step and the schema they
+/// start from, for settling where an interrupted run of that step stopped.
+pub(crate) fn first_step_ops(
+    project: &Project,
+    plan: &Plan,
+) -> Result<Option<(Schema, Vec<Operation>)>> {
+    let Some(first) = plan.steps.first() else {
+        return Ok(None);
+    };
+    let Some(file) = project.file(first.revision) else {
+        return Ok(None);
+    };
+    let downgraded: Vec<NodeIndex> = match first.direction {
+        PlanDirection::Downgrade => vec![first.revision],
+        PlanDirection::Upgrade => Vec::new(),
+    };
+    let (schema, mut inverses) = fold_applied(project, &plan.from, &downgraded)?;
+    let ops = match first.direction {
+        PlanDirection::Upgrade => file.migration.upgrade.clone(),
+        PlanDirection::Downgrade => file
+            .migration
+            .downgrade
+            .clone()
+            .or_else(|| inverses.remove(&first.revision))
+            .unwrap_or_default(),
+    };
+    Ok(Some((schema, ops)))
+}
+
 /// Returns the version rows after stamping `target` over `current`, as Alembic
 /// does: `base` leaves no row; otherwise the target revisions (less any that
 /// another of them needs) replace the current rows on their lineage (rows they

@@ -31,6 +31,10 @@ pub struct Options {
     /// thread) sets it, the running step commits or rolls back, and the run
     /// returns [`MigrateError::Interrupted`].
     pub stop: StopSignal,
+    /// How to settle a statement whose effect an interrupted run left in
+    /// doubt and the live schema cannot tell (raw SQL): `Some(true)` counts
+    /// it as applied, `Some(false)` as not; None stops the run and asks.
+    pub assume_applied: Option<bool>,
 }
 
 /// A request to stop a run before its next step, shared with whoever sets it
@@ -82,6 +86,7 @@ impl Default for Options {
             lock_timeout: Duration::from_secs(60),
             validate_checksums: true,
             stop: StopSignal::new(),
+            assume_applied: None,
         }
     }
 }
@@ -98,6 +103,7 @@ impl Options {
             lock_timeout: Duration::from_secs(config.lock_timeout_secs),
             validate_checksums: true,
             stop: StopSignal::new(),
+            assume_applied: None,
         }
     }
 }
@@ -119,6 +125,14 @@ pub enum Event<'a> {
         index: usize,
         /// How many steps the run has.
         total: usize,
+    },
+    /// The step about to run is one an earlier run left part-way; it
+    /// resumes where the journal and the live schema say it stopped.
+    Resumed {
+        /// The step.
+        step: &'a Step,
+        /// Where it resumes, and what was found.
+        resumption: &'a crate::resume::Resumption,
     },
     /// A step committed.
     Finished {
@@ -228,8 +242,20 @@ pub fn migrate(
         if let Some(inside) = &settled.inside {
             inside.allow(movement, &plan, project)?;
         }
+        let rendered = render_steps(project, backend.dialect(), &plan)?;
+        // Once per run, not per step: a journalled step then costs no round
+        // trip for the table.
+        if rendered
+            .iter()
+            .any(|step| rev_db::journal::journalled(backend.dialect(), step))
+        {
+            backend.ensure_journal(&options.tables)?;
+        }
+        // An interrupted step is the plan's first; the squash's version-row
+        // rewrite, which runs before it, has no statements to resume.
+        crate::resume::settle(backend, project, options, &plan, &rendered, on_event)?;
         let mut steps = settled.rewrite;
-        steps.extend(render_steps(project, backend.dialect(), &plan)?);
+        steps.extend(rendered);
         let mut report = run_steps(backend, options, &steps, on_event)?;
         report.from = rows;
         report.to = project.graph.ids(&plan.to);
@@ -358,28 +384,17 @@ fn applied_names(report: &Report) -> Vec<String> {
 }
 
 /// Returns, for a step whose statements commit one by one, what to do about
-/// those that stayed applied when statement `index` (1-based) failed. At the
-/// first statement, the likely cause is an earlier run killed part-way: its
-/// statements stayed while the version table still says they never ran, so
-/// the rerun trips over them (e.g. "table already exists").
+/// those that stayed applied when statement `index` (1-based) failed: they
+/// are in the journal, and the next run resumes at the failed one.
 fn kept_statements_hint(dialect: &dyn Dialect, step: &Step, index: usize) -> Option<String> {
-    let reason = if !dialect.transactional_ddl() {
-        format!("{} commits each DDL statement at once", dialect.kind())
-    } else if !step.transactional {
-        format!("revision {} runs outside a transaction", step.revision)
-    } else {
+    if !rev_db::journal::journalled(dialect, step) || index <= 1 {
         return None;
-    };
-    let revision = &step.revision;
-    Some(if index <= 1 {
-        format!(
-            "{reason}: if an earlier run of revision {revision} was interrupted, the statements \
-             it ran stay applied; undo them by hand, then run rev again"
-        )
-    } else {
-        format!(
-            "{reason}: undo by hand what revision {revision} applied before the failure (or \
-             make those statements safe to run twice), then run rev again"
-        )
-    })
+    }
+    Some(format!(
+        "{} of revision {} completed and {} kept in the journal: fix the cause of the failure \
+         (not the statements that completed), then run rev again; it resumes at statement {index}",
+        rev_db::journal::first_statements(index - 1),
+        step.revision,
+        if index == 2 { "is" } else { "are" }
+    ))
 }

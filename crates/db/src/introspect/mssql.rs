@@ -123,7 +123,8 @@ pub(crate) fn read(
                 .and_then(|row| row.into_iter().next().flatten())
                 .unwrap_or_else(|| "dbo".to_owned()),
         };
-        let skip = |t: &str| t == tables.version || t == tables.history;
+        let journal = crate::journal::table_name(tables);
+        let skip = |t: &str| t == tables.version || t == tables.history || t == journal;
         let mut out: BTreeMap<String, Table> = BTreeMap::new();
         let text = |row: &[Option<String>], i: usize| -> String {
             row.get(i).cloned().flatten().unwrap_or_default()

@@ -68,7 +68,8 @@ pub(crate) fn read(
             Some(row) => cell::<String>(&row, 0, "version")?.contains("MariaDB"),
             None => false,
         };
-        let skip = |t: &str| t == tables.version || t == tables.history;
+        let journal = crate::journal::table_name(tables);
+        let skip = |t: &str| t == tables.version || t == tables.history || t == journal;
         let mut out: BTreeMap<String, Table> = BTreeMap::new();
 
         for row in rows(

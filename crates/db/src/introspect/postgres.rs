@@ -71,7 +71,8 @@ pub(crate) fn read(
         let Some(namespace) = namespace else {
             return Ok(Schema::default());
         };
-        let skip = |t: &str| t == tables.version || t == tables.history;
+        let journal = crate::journal::table_name(tables);
+        let skip = |t: &str| t == tables.version || t == tables.history || t == journal;
         let mut out: BTreeMap<String, Table> = BTreeMap::new();
 
         for row in client

@@ -36,9 +36,10 @@ pub(crate) fn read(conn: &Connection, tables: &VersionTables) -> Result<Schema, 
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
         .and_then(Iterator::collect)
         .map_err(|e| fail("tables", e))?;
+    let journal = crate::journal::table_name(tables);
     let mut schema = Schema::default();
     for (name, sql) in found {
-        if name == tables.version || name == tables.history {
+        if name == tables.version || name == tables.history || name == journal {
             continue;
         }
         let table = read_table(conn, &db, &name, sql.as_deref().unwrap_or_default())?;
