@@ -371,7 +371,7 @@ fn check_warns_about_a_redundant_parent_without_failing() {
         r#"Migration(id: "cccc", parents: ["aaaa", "bbbb"])"#,
     );
     assert_snapshot!(env.rev(&["check"]).all(), @r"
-    warning: revision `cccc` names parent `aaaa`, which is already an ancestor of its parent `bbbb`; the redundant parent is ignored
+    warning: revision `cccc` names parent `aaaa`, which is already an ancestor of its parent `bbbb`; it adds nothing and can be removed from `parents`
     [exit 0]
     ");
 }

@@ -56,7 +56,7 @@ impl Model {
     }
 
     /// Returns the parents of `x` that no other parent of `x` descends from
-    /// (DESIGN.md §3: a redundant parent is ignored).
+    /// (a redundant parent adds nothing to what must run first).
     fn effective_parents(&self, x: usize) -> Vec<usize> {
         let ancestors = |q: usize| {
             let mut seen = vec![false; self.len()];

@@ -107,7 +107,7 @@ pub fn graph_findings(project: &Project) -> Vec<Finding> {
         findings.push(Finding::warning(
             "redundant_parent",
             format!(
-                "revision `{}` names parent `{}`, which is already an ancestor of its parent `{}`; the redundant parent is ignored",
+                "revision `{}` names parent `{}`, which is already an ancestor of its parent `{}`; it adds nothing and can be removed from `parents`",
                 r.revision, r.parent, r.via
             ),
         ));
