@@ -5,6 +5,8 @@
 // The generator indexes only vectors it built itself, never input.
 #![allow(clippy::indexing_slicing)]
 
+pub mod proxy;
+
 use std::collections::HashSet;
 use std::path::Path;
 

@@ -7,17 +7,27 @@
 //! roots, which are also the roots when none is given); `verify-full`, the
 //! chain and the host name. As in libpq, `require` with an `sslrootcert`
 //! checks the chain, and the weaker modes accept any certificate.
+//!
+//! A migration costs two round trips (DESIGN.md §6): BEGIN, its statements,
+//! its version-table changes and its history row are pipelined in one write,
+//! with every value bound; the replies are read in order, each change must
+//! have touched exactly one row, and a second round trip commits or rolls
+//! back.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use rev_sql::postgres::Postgres;
-use rev_sql::Dialect;
+use rev_sql::{Dialect, VersionChange};
 use tokio::runtime::Runtime;
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, Transaction};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Config};
 
 use crate::connstr::{self, percent_decode};
 use crate::shared::{already_ran, last_applied, note_kept_statements};
@@ -434,69 +444,199 @@ fn pg_message(error: &tokio_postgres::Error) -> String {
 }
 
 fn other(error: tokio_postgres::Error) -> DbError {
-    DbError::Other(pg_message(&error))
+    other_ref(&error)
 }
 
 fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
     error.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 
-/// Applies the step's version-table changes (the one rule of
-/// [`Step::version_changes`]); each must touch exactly one row.
-async fn change_versions(
-    tx: &Transaction<'_>,
+/// The reply to one request of a pipelined round trip: rows touched (0 for
+/// a simple query).
+type Reply<'a> = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
+/// Awaits every request together, polling them in order: each sends its
+/// messages on its first poll, before the connection task runs, so they
+/// leave in order and in one write, and the server answers them in turn.
+/// Returns each reply in the order of the requests.
+async fn pipelined(requests: Vec<Reply<'_>>) -> Vec<Result<u64, tokio_postgres::Error>> {
+    let mut pending: Vec<Option<Reply<'_>>> = requests.into_iter().map(Some).collect();
+    let mut replies: Vec<Option<Result<u64, tokio_postgres::Error>>> =
+        pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (slot, reply) in pending.iter_mut().zip(replies.iter_mut()) {
+            if let Some(request) = slot {
+                match request.as_mut().poll(cx) {
+                    Poll::Ready(result) => {
+                        *reply = Some(result);
+                        *slot = None;
+                    }
+                    Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    replies.into_iter().flatten().collect()
+}
+
+/// Returns the history insert: started when the transaction began, less
+/// `$4` milliseconds spent before it (the statements of a step that runs
+/// outside a transaction); the duration is the server's own clock, since
+/// the row travels with the statements and cannot wait for their end.
+fn history_sql(history_table: &str) -> String {
+    format!(
+        "INSERT INTO {history_table} (\"revision\", \"direction\", \"checksum\", \"started_at\", \
+         \"duration_ms\", \"applied_by\") VALUES ($1, $2, $3, \
+         now() - $4::bigint * interval '1 millisecond', \
+         $4 + (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint, current_user)"
+    )
+}
+
+/// What the version-table changes of a step are, rendered for PostgreSQL.
+struct Change {
+    change: VersionChange,
+    sql: String,
+}
+
+/// Runs the bookkeeping of a step, and its statements when `statements`,
+/// in one transaction and two round trips: BEGIN, the statements, the
+/// version-table changes and the history row are pipelined; then, once
+/// every reply is read and each change touched exactly one row, COMMIT
+/// (or ROLLBACK).
+async fn transaction(
+    client: &Client,
+    history_table: &str,
     tables: &Tables,
     step: &Step,
+    statements: bool,
+    before_ms: i64,
 ) -> Result<(), DbError> {
+    let changes: Vec<Change> = step
+        .version_changes()
+        .into_iter()
+        .map(|change| Change {
+            sql: change.sql(&Postgres, tables),
+            change,
+        })
+        .collect();
+    let change_values: Vec<Vec<&str>> = changes.iter().map(|c| c.change.params()).collect();
+    let history = history_sql(history_table);
+    let direction = step.direction.as_str();
+    let ran: &[rev_sql::Statement] = if statements { &step.statements } else { &[] };
+
+    let mut requests: Vec<Reply<'_>> = Vec::with_capacity(ran.len() + changes.len() + 2);
+    requests.push(Box::pin(async move {
+        client
+            .batch_execute(Postgres.begin_transaction())
+            .await
+            .map(|()| 0)
+    }));
+    for statement in ran {
+        requests.push(Box::pin(async move {
+            client.batch_execute(&statement.sql).await.map(|()| 0)
+        }));
+    }
+    for (change, values) in changes.iter().zip(&change_values) {
+        let params: Vec<(&(dyn ToSql + Sync), Type)> = values
+            .iter()
+            .map(|v| (v as &(dyn ToSql + Sync), Type::TEXT))
+            .collect();
+        requests.push(Box::pin(async move {
+            client.execute_typed(&change.sql, &params).await
+        }));
+    }
+    requests.push(Box::pin(async {
+        client
+            .execute_typed(
+                &history,
+                &[
+                    (&step.revision, Type::TEXT),
+                    (&direction, Type::TEXT),
+                    (&step.checksum, Type::TEXT),
+                    (&before_ms, Type::INT8),
+                ],
+            )
+            .await
+    }));
+    let replies = pipelined(requests).await;
+
+    let outcome = judge(step, ran, &changes, &replies);
+    match outcome {
+        Ok(()) => client
+            .batch_execute(Postgres.commit_transaction())
+            .await
+            .map_err(other),
+        Err(e) => {
+            // The step's own error says more than a failed rollback, and
+            // the server discards an uncommitted transaction anyway.
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// Returns the first failure among the replies to a step's pipelined
+/// requests (BEGIN, `ran`, `changes`, the history row): the requests after
+/// a failed one only report the aborted transaction.
+fn judge(
+    step: &Step,
+    ran: &[rev_sql::Statement],
+    changes: &[Change],
+    replies: &[Result<u64, tokio_postgres::Error>],
+) -> Result<(), DbError> {
+    let mut replies = replies.iter();
+    let missing = || DbError::Other("PostgreSQL sent fewer replies than requests".to_owned());
+    replies
+        .next()
+        .ok_or_else(missing)?
+        .as_ref()
+        .map_err(other_ref)?;
+    for (index, statement) in ran.iter().enumerate() {
+        if let Err(e) = replies.next().ok_or_else(missing)? {
+            return Err(DbError::Statement {
+                revision: step.revision.clone(),
+                direction: step.direction.as_str(),
+                index: index + 1,
+                sql: statement.sql.clone(),
+                message: pg_message(e),
+                partially_applied: false,
+            });
+        }
+    }
     let mismatch = |message: String| DbError::VersionMismatch {
         revision: step.revision.clone(),
         message,
     };
-    for change in step.version_changes() {
-        let sql = change.sql(&Postgres, tables);
-        let values = change.params();
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        match tx.execute(&sql, &params).await {
+    for change in changes {
+        match replies.next().ok_or_else(missing)? {
             Ok(touched) => {
-                if let Some(message) = change.wrong_row_count(touched) {
+                if let Some(message) = change.change.wrong_row_count(*touched) {
                     return Err(mismatch(message));
                 }
             }
-            Err(e) if is_unique_violation(&e) => return Err(mismatch(change.already_present())),
-            Err(e) => return Err(other(e)),
+            Err(e) if is_unique_violation(e) => {
+                return Err(mismatch(change.change.already_present()))
+            }
+            Err(e) => return Err(other_ref(e)),
         }
     }
+    replies
+        .next()
+        .ok_or_else(missing)?
+        .as_ref()
+        .map_err(other_ref)?;
     Ok(())
 }
 
-/// Records the step in the history table; started_at is now less the duration.
-async fn record_history(
-    tx: &Transaction<'_>,
-    history_table: &str,
-    step: &Step,
-    started: Instant,
-) -> Result<(), DbError> {
-    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let sql = format!(
-        "INSERT INTO {history_table} (\"revision\", \"direction\", \"checksum\", \"started_at\", \
-         \"duration_ms\", \"applied_by\") VALUES ($1, $2, $3, \
-         clock_timestamp() - $4::bigint * interval '1 millisecond', $4, current_user)"
-    );
-    tx.execute(
-        &sql,
-        &[
-            &step.revision,
-            &step.direction.as_str(),
-            &step.checksum,
-            &duration_ms,
-        ],
-    )
-    .await
-    .map_err(other)?;
-    Ok(())
+fn other_ref(error: &tokio_postgres::Error) -> DbError {
+    DbError::Other(pg_message(error))
 }
 
 impl Backend for PostgresBackend {
@@ -625,63 +765,39 @@ impl Backend for PostgresBackend {
 
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
         let history_table = self.history_table(tables);
-        let client = &mut self.client;
+        let client = &self.client;
         self.runtime.block_on(async {
-            let started = Instant::now();
-            let failed = |index: usize, sql: &str, e: &tokio_postgres::Error, partially| {
-                DbError::Statement {
-                    revision: step.revision.clone(),
-                    direction: step.direction.as_str(),
-                    index: index + 1,
-                    sql: sql.to_owned(),
-                    message: pg_message(e),
-                    partially_applied: partially,
-                }
-            };
-            if !step.transactional {
-                // Statements such as CREATE INDEX CONCURRENTLY refuse a
-                // transaction: each commits on its own.
-                for (index, statement) in step.statements.iter().enumerate() {
-                    if let Err(e) = client.batch_execute(&statement.sql).await {
-                        let mut error = failed(index, &statement.sql, &e, index > 0);
-                        if let DbError::Statement { message, .. } = &mut error {
-                            if index > 0 {
-                                message.push_str(&format!(
-                                    "\n  {} ran outside a transaction and stay applied; the \
-                                     version table was not changed",
-                                    already_ran(index)
-                                ));
-                            }
-                        }
-                        return Err(error);
-                    }
-                }
-            }
-            let tx = client.transaction().await.map_err(other)?;
             if step.transactional {
-                for (index, statement) in step.statements.iter().enumerate() {
-                    if let Err(e) = tx.batch_execute(&statement.sql).await {
-                        let error = failed(index, &statement.sql, &e, false);
-                        // The step's own error says more than a failed rollback, and
-                        // the server discards an uncommitted transaction anyway.
-                        let _ = tx.rollback().await;
-                        return Err(error);
+                return transaction(client, &history_table, tables, step, true, 0).await;
+            }
+            // Statements such as CREATE INDEX CONCURRENTLY refuse a
+            // transaction: each commits on its own, one round trip each, so
+            // that none runs after a failed one.
+            let started = Instant::now();
+            for (index, statement) in step.statements.iter().enumerate() {
+                if let Err(e) = client.batch_execute(&statement.sql).await {
+                    let mut message = pg_message(&e);
+                    if index > 0 {
+                        message.push_str(&format!(
+                            "\n  {} ran outside a transaction and stay applied; the \
+                             version table was not changed",
+                            already_ran(index)
+                        ));
                     }
+                    return Err(DbError::Statement {
+                        revision: step.revision.clone(),
+                        direction: step.direction.as_str(),
+                        index: index + 1,
+                        sql: statement.sql.clone(),
+                        message,
+                        partially_applied: index > 0,
+                    });
                 }
             }
-            let recorded = match change_versions(&tx, tables, step).await {
-                Ok(()) => record_history(&tx, &history_table, step, started).await,
-                Err(e) => Err(e),
-            };
-            match recorded {
-                Ok(()) => tx.commit().await.map_err(other),
-                Err(e) => {
-                    // The step's own error says more than a failed rollback, and
-                    // the server discards an uncommitted transaction anyway.
-                    let _ = tx.rollback().await;
-                    Err(note_kept_statements(e, step, !step.transactional))
-                }
-            }
+            let before_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            transaction(client, &history_table, tables, step, false, before_ms)
+                .await
+                .map_err(|e| note_kept_statements(e, step, true))
         })
     }
 }
