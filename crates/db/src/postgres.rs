@@ -572,7 +572,7 @@ async fn transaction(
         Ok(()) => client
             .batch_execute(Postgres.commit_transaction())
             .await
-            .map_err(other),
+            .map_err(|e| in_step(step, &e)),
         Err(e) => {
             // The step's own error says more than a failed rollback, and
             // the server discards an uncommitted transaction anyway.
@@ -593,11 +593,12 @@ fn judge(
 ) -> Result<(), DbError> {
     let mut replies = replies.iter();
     let missing = || DbError::Other("PostgreSQL sent fewer replies than requests".to_owned());
+    let failed = |e: &tokio_postgres::Error| in_step(step, e);
     replies
         .next()
         .ok_or_else(missing)?
         .as_ref()
-        .map_err(other_ref)?;
+        .map_err(failed)?;
     for (index, statement) in ran.iter().enumerate() {
         if let Err(e) = replies.next().ok_or_else(missing)? {
             return Err(DbError::Statement {
@@ -624,15 +625,26 @@ fn judge(
             Err(e) if is_unique_violation(e) => {
                 return Err(mismatch(change.change.already_present()))
             }
-            Err(e) => return Err(other_ref(e)),
+            Err(e) => return Err(failed(e)),
         }
     }
     replies
         .next()
         .ok_or_else(missing)?
         .as_ref()
-        .map_err(other_ref)?;
+        .map_err(failed)?;
     Ok(())
+}
+
+/// Returns an error of a step's bookkeeping (BEGIN, the version and history
+/// rows, COMMIT, or a lost connection), naming the step.
+fn in_step(step: &Step, error: &tokio_postgres::Error) -> DbError {
+    DbError::Other(format!(
+        "revision {} ({}): {}",
+        step.revision,
+        step.direction.as_str(),
+        pg_message(error)
+    ))
 }
 
 fn other_ref(error: &tokio_postgres::Error) -> DbError {
