@@ -81,7 +81,7 @@ fn sigint_starts_no_new_database_and_exits_130() {
     let value: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     let databases = value["databases"].as_array().unwrap();
     assert_eq!(databases.len(), n);
-    let statuses = statuses(&databases);
+    let statuses = statuses(databases);
     let ok = statuses.iter().take_while(|s| **s == "ok").count();
     assert!(ok >= 1, "{statuses:?}");
     // The database running when the signal came finished the migration it
