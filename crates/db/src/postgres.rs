@@ -8,11 +8,11 @@
 //! chain and the host name. As in libpq, `require` with an `sslrootcert`
 //! checks the chain, and the weaker modes accept any certificate.
 //!
-//! A migration costs two round trips (DESIGN.md §6): BEGIN, its statements,
-//! its version-table changes and its history row are pipelined in one write,
-//! with every value bound; the replies are read in order, each change must
-//! have touched exactly one row, and a second round trip commits or rolls
-//! back.
+//! A migration costs one round trip (DESIGN.md §6): BEGIN, its statements,
+//! its version-table changes, its history row and COMMIT are pipelined in
+//! one write, with every value bound. The server checks that each change
+//! touched exactly one row (a failed check aborts the transaction, so the
+//! COMMIT rolls it back), and the replies, read in order, say what failed.
 
 use std::fmt;
 use std::future::Future;
@@ -499,17 +499,62 @@ fn history_sql(history_table: &str) -> String {
     )
 }
 
-/// What the version-table changes of a step are, rendered for PostgreSQL.
+/// The text that a version change which touched the wrong number of rows
+/// fails to cast, so that the server aborts the transaction itself; the
+/// count sits between it and [`COUNT_CHECK_END`].
+const COUNT_CHECK: &str = "rev: version change touched ";
+const COUNT_CHECK_END: &str = " rows";
+
+/// A version-table change of a step, rendered for PostgreSQL.
 struct Change {
     change: VersionChange,
     sql: String,
 }
 
+impl Change {
+    /// Renders `change` so that the server checks its row count: the
+    /// statement runs in a CTE, and unless it touched exactly one row the
+    /// outer SELECT casts a text naming the count to integer, which fails
+    /// (SQLSTATE 22P02) and aborts the transaction before COMMIT comes.
+    fn new(change: VersionChange, tables: &Tables) -> Change {
+        let sql = format!(
+            "WITH changed AS ({} RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 1 \
+             ELSE ('{COUNT_CHECK}' || count(*) || '{COUNT_CHECK_END}')::integer END FROM changed",
+            change.sql(&Postgres, tables)
+        );
+        Change { change, sql }
+    }
+
+    /// Returns the error the change's reply stands for, if any.
+    fn failure(&self, step: &Step, error: &tokio_postgres::Error) -> DbError {
+        let mismatch = |message: String| DbError::VersionMismatch {
+            revision: step.revision.clone(),
+            message,
+        };
+        if is_unique_violation(error) {
+            return mismatch(self.change.already_present());
+        }
+        if error.code() == Some(&SqlState::INVALID_TEXT_REPRESENTATION) {
+            if let Some(message) = error.as_db_error().map(|db| db.message()) {
+                let touched = message
+                    .split_once(COUNT_CHECK)
+                    .and_then(|(_, rest)| rest.split_once(COUNT_CHECK_END))
+                    .and_then(|(count, _)| count.parse::<u64>().ok());
+                if let Some(message) = touched.and_then(|n| self.change.wrong_row_count(n)) {
+                    return mismatch(message);
+                }
+            }
+        }
+        in_step(step, error)
+    }
+}
+
 /// Runs the bookkeeping of a step, and its statements when `statements`,
-/// in one transaction and two round trips: BEGIN, the statements, the
-/// version-table changes and the history row are pipelined; then, once
-/// every reply is read and each change touched exactly one row, COMMIT
-/// (or ROLLBACK).
+/// in one transaction and one round trip: BEGIN, the statements, the
+/// version-table changes (each checked by the server to touch exactly one
+/// row), the history row and COMMIT are pipelined. A failure aborts the
+/// transaction, so the COMMIT that follows rolls it back; the replies, read
+/// in order, say which part failed.
 async fn transaction(
     client: &Client,
     history_table: &str,
@@ -521,17 +566,14 @@ async fn transaction(
     let changes: Vec<Change> = step
         .version_changes()
         .into_iter()
-        .map(|change| Change {
-            sql: change.sql(&Postgres, tables),
-            change,
-        })
+        .map(|change| Change::new(change, tables))
         .collect();
     let change_values: Vec<Vec<&str>> = changes.iter().map(|c| c.change.params()).collect();
     let history = history_sql(history_table);
     let direction = step.direction.as_str();
     let ran: &[rev_sql::Statement] = if statements { &step.statements } else { &[] };
 
-    let mut requests: Vec<Reply<'_>> = Vec::with_capacity(ran.len() + changes.len() + 2);
+    let mut requests: Vec<Reply<'_>> = Vec::with_capacity(ran.len() + changes.len() + 3);
     requests.push(Box::pin(async move {
         client
             .batch_execute(Postgres.begin_transaction())
@@ -565,26 +607,19 @@ async fn transaction(
             )
             .await
     }));
-    let replies = pipelined(requests).await;
-
-    let outcome = judge(step, ran, &changes, &replies);
-    match outcome {
-        Ok(()) => client
+    requests.push(Box::pin(async move {
+        client
             .batch_execute(Postgres.commit_transaction())
             .await
-            .map_err(|e| in_step(step, &e)),
-        Err(e) => {
-            // The step's own error says more than a failed rollback, and
-            // the server discards an uncommitted transaction anyway.
-            let _ = client.batch_execute("ROLLBACK").await;
-            Err(e)
-        }
-    }
+            .map(|()| 0)
+    }));
+    let replies = pipelined(requests).await;
+    judge(step, ran, &changes, &replies)
 }
 
 /// Returns the first failure among the replies to a step's pipelined
-/// requests (BEGIN, `ran`, `changes`, the history row): the requests after
-/// a failed one only report the aborted transaction.
+/// requests (BEGIN, `ran`, `changes`, the history row, COMMIT): the
+/// requests after a failed one only report the aborted transaction.
 fn judge(
     step: &Step,
     ran: &[rev_sql::Statement],
@@ -611,28 +646,19 @@ fn judge(
             });
         }
     }
-    let mismatch = |message: String| DbError::VersionMismatch {
-        revision: step.revision.clone(),
-        message,
-    };
     for change in changes {
-        match replies.next().ok_or_else(missing)? {
-            Ok(touched) => {
-                if let Some(message) = change.change.wrong_row_count(*touched) {
-                    return Err(mismatch(message));
-                }
-            }
-            Err(e) if is_unique_violation(e) => {
-                return Err(mismatch(change.change.already_present()))
-            }
-            Err(e) => return Err(failed(e)),
+        if let Err(e) = replies.next().ok_or_else(missing)? {
+            return Err(change.failure(step, e));
         }
     }
-    replies
-        .next()
-        .ok_or_else(missing)?
-        .as_ref()
-        .map_err(failed)?;
+    // The history row, then COMMIT (which can fail on a deferred constraint).
+    for _ in 0..2 {
+        replies
+            .next()
+            .ok_or_else(missing)?
+            .as_ref()
+            .map_err(failed)?;
+    }
     Ok(())
 }
 
