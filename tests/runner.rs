@@ -6,6 +6,7 @@ mod test_autogenerate;
 mod test_check_misses;
 mod test_cli;
 mod test_conflicts;
+mod test_fleet_faults;
 mod test_fleets;
 mod test_import;
 mod test_mssql_scripts;

@@ -367,6 +367,8 @@ fn help_lists_global_options_apart() {
               An environment of rev.ron: one database, or a fleet run `jobs` at a time
           --continue-on-error
               In a fleet, keep starting databases after one failed (canaries apart)
+          --jobs <N>
+              In a fleet, how many databases run at once (overrides the environment's `jobs`)
           --format <text|json|ascii|dot|mermaid>
               Output format: text (the default) or json; `graph` draws ascii, dot or mermaid
           --dialect <mssql|sqlite|postgres|mysql>

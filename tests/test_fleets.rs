@@ -18,7 +18,7 @@ fn project() -> TestEnv {
 
 /// A fleet of `n` SQLite files listed in tenants.txt (with a comment and a
 /// blank line, which are skipped), as the environment `prod`.
-fn sqlite_fleet(n: usize, jobs: usize, canary: usize) -> TestEnv {
+pub(crate) fn sqlite_fleet(n: usize, jobs: usize, canary: usize) -> TestEnv {
     let env = project();
     std::fs::create_dir_all(env.path().join("tenants")).unwrap();
     let mut list = String::from("# one line per tenant\n\n");
@@ -34,7 +34,7 @@ fn sqlite_fleet(n: usize, jobs: usize, canary: usize) -> TestEnv {
     env
 }
 
-fn tenant(env: &TestEnv, i: usize) -> std::path::PathBuf {
+pub(crate) fn tenant(env: &TestEnv, i: usize) -> std::path::PathBuf {
     env.path().join("tenants").join(format!("t{i}.db"))
 }
 
@@ -44,7 +44,7 @@ fn sqlite(env: &TestEnv, i: usize, sql: &str) {
 }
 
 /// Returns the databases of a `--format json` fleet report.
-fn report(run: &Run) -> Vec<Value> {
+pub(crate) fn report(run: &Run) -> Vec<Value> {
     let value: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("not a JSON report ({e}):\n{}", run.all()));
     value["databases"].as_array().unwrap().clone()
@@ -61,7 +61,7 @@ fn steps(databases: &[Value]) -> Vec<u64> {
         .collect()
 }
 
-fn statuses(databases: &[Value]) -> Vec<&str> {
+pub(crate) fn statuses(databases: &[Value]) -> Vec<&str> {
     databases
         .iter()
         .map(|d| d["status"].as_str().unwrap())

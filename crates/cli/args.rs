@@ -50,6 +50,15 @@ pub struct Cli {
     /// In a fleet, keep starting databases after one failed (canaries apart).
     #[arg(long = "continue-on-error", global = true, help_heading = GLOBAL)]
     pub continue_on_error: bool,
+    /// In a fleet, how many databases run at once (overrides the environment's `jobs`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        help_heading = GLOBAL
+    )]
+    pub jobs: Option<u32>,
     /// Output format: text (the default) or json; `graph` draws ascii, dot or mermaid.
     #[arg(
         long,
@@ -94,6 +103,7 @@ impl std::fmt::Debug for Cli {
             .field("url", &self.url.as_deref().map(rev_db::url::redact))
             .field("env", &self.env)
             .field("continue_on_error", &self.continue_on_error)
+            .field("jobs", &self.jobs)
             .field("format", &self.format)
             .field("dialect", &self.dialect)
             .field("quiet", &self.quiet)

@@ -415,7 +415,7 @@ pub fn migrate(ctx: &mut Ctx, movement: Movement, target: &str) -> Result<(), Cl
 /// commits or rolls back and the log says what was applied. A second signal
 /// ends the process at once (128 + its number); the database then rolls the
 /// open transaction back.
-fn stop_on_signals(stop: &StopSignal) -> Result<(), CliError> {
+pub fn stop_on_signals(stop: &StopSignal) -> Result<(), CliError> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let cannot = |e: std::io::Error| CliError::fail(format!("cannot watch for signals: {e}"));
     let again = Arc::new(AtomicBool::new(false));

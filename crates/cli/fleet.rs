@@ -8,7 +8,8 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use rev_migrate::{
-    Environment, FleetEvent, FleetOptions, FleetReport, Job, Movement, Outcome, Project, Status,
+    Environment, FleetEvent, FleetOptions, FleetReport, Job, Movement, Options, Outcome, Project,
+    Status,
 };
 use serde_json::{json, Value};
 
@@ -60,7 +61,9 @@ pub fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Option<ExitCode>, Cl
         return Ok(None);
     }
     let json = ctx.format(&[Format::Text, Format::Json])? == Format::Json;
-    let report = run(ctx, &project, &environment, job);
+    let options = ctx.options(&project);
+    crate::database::stop_on_signals(&options.stop)?;
+    let report = run(ctx, &project, &options, &environment, job);
     if json {
         ctx.json(&report_json(&report))?;
     } else if matches!(job, Job::Current) {
@@ -69,6 +72,18 @@ pub fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Option<ExitCode>, Cl
         print_table(ctx, &report, matches!(job, Job::Check))?;
     }
     ctx.flush()?;
+    // Interrupted: the report is out; exit as a shell reports the signal.
+    if let Some(signal) = options.stop.requested() {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "error: interrupted by signal {signal}: no database was started after it; \
+             rerun the command to go on"
+        );
+        return Ok(Some(ExitCode::from(
+            u8::try_from(128 + signal).unwrap_or(1),
+        )));
+    }
     if report.failed() {
         let failed = report
             .databases
@@ -100,10 +115,19 @@ pub fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Option<ExitCode>, Cl
 /// Runs the fleet with progress on stderr: on a terminal one line that
 /// counts done, failed and left; to a pipe or file a line per database as it
 /// ends, so that the log of a killed run says which databases ran.
-fn run(ctx: &Ctx, project: &Project, environment: &Environment, job: Job<'_>) -> FleetReport {
-    let options = ctx.options(project);
+fn run(
+    ctx: &Ctx,
+    project: &Project,
+    options: &Options,
+    environment: &Environment,
+    job: Job<'_>,
+) -> FleetReport {
     let fleet = FleetOptions {
-        jobs: environment.jobs,
+        jobs: ctx
+            .cli
+            .jobs
+            .and_then(|jobs| usize::try_from(jobs).ok())
+            .unwrap_or(environment.jobs),
         canary: environment.canary,
         continue_on_error: ctx.cli.continue_on_error,
     };
@@ -147,7 +171,7 @@ fn run(ctx: &Ctx, project: &Project, environment: &Environment, job: Job<'_>) ->
     };
     let report = rev_migrate::run_fleet(
         project,
-        &options,
+        options,
         &environment.urls,
         &fleet,
         job,

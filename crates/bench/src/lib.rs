@@ -5,6 +5,9 @@
 // The generator indexes only vectors it built itself, never input.
 #![allow(clippy::indexing_slicing)]
 
+pub mod live;
+pub mod proxy;
+
 use std::collections::HashSet;
 use std::path::Path;
 

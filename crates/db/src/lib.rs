@@ -14,7 +14,7 @@ pub mod mssql;
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "mssql"))]
 mod shared;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

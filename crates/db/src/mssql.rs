@@ -4,11 +4,16 @@
 //! current-thread tokio runtime and blocks on it inside each trait method, so
 //! callers never see async and no thread pool is started.
 //!
-//! Each statement of a step goes to the server as its own batch, inside one
-//! transaction opened with `SET XACT_ABORT ON`; revision ids reach the version
-//! and history tables as bound parameters (`@P1`), never as SQL text. A
-//! `transactional: false` step runs its statements through the journal
-//! ([`crate::journal`]), then its version change in a transaction of its own.
+//! A step is one T-SQL batch, one round trip ([`step_batch`]): in one
+//! transaction opened under `SET XACT_ABORT ON`, inside TRY/CATCH, each
+//! statement through `sp_executesql` (so that it compiles as a batch of its
+//! own), the version-table changes with their row counts checked, and the
+//! history row; the batch selects back which part failed and why. Revision
+//! ids reach the version and history tables as bound parameters (`@P1`),
+//! never as SQL text; the statements travel as N'' literals with quotes
+//! doubled, which T-SQL reads back verbatim. A `transactional: false` step
+//! runs its statements through the journal ([`crate::journal`]) first; its
+//! batch then holds only the bookkeeping and closes the journal.
 
 #[path = "mssql_url.rs"]
 mod url;
@@ -114,7 +119,6 @@ async fn batch(client: &mut Connection, sql: &str) -> tiberius::Result<()> {
     Ok(())
 }
 
-/// Runs a parameterised statement and returns how many rows it touched.
 async fn execute(
     client: &mut Connection,
     sql: &str,
@@ -165,100 +169,272 @@ fn required_text(row: &Row, index: usize, what: &str) -> Result<String, DbError>
     cell_text(row, index)?.ok_or_else(|| DbError::Other(format!("{what} is NULL")))
 }
 
-/// What a step runs against the version and history tables once its own
-/// statements succeeded.
-struct Bookkeeping<'a> {
-    tables: &'a Tables,
-    step: &'a Step,
-    dialect: &'a Mssql,
-    started: Instant,
-    partially_applied: bool,
+/// The T-SQL batch that runs a step in one round trip, and the values bound
+/// to its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepBatch {
+    /// The batch's text.
+    pub sql: String,
+    /// The text values bound to `@P1`, `@P2`, `@P3` and from `@P5` on;
+    /// `@P4` is an integer, the milliseconds the step spent before the batch.
+    pub values: Vec<String>,
 }
 
-impl Bookkeeping<'_> {
-    fn failure(&self, offset: usize, sql: &str, message: String) -> DbError {
-        DbError::Statement {
-            revision: self.step.revision.clone(),
-            direction: self.step.direction.as_str(),
-            index: self.step.statements.len() + offset,
-            sql: sql.to_owned(),
-            message,
-            partially_applied: self.partially_applied,
-        }
-    }
+/// The parameter that holds the milliseconds a step spent before its batch.
+const BEFORE_PARAM: usize = 4;
 
-    fn mismatch(&self, message: String) -> DbError {
-        DbError::VersionMismatch {
-            revision: self.step.revision.clone(),
-            message,
-        }
-    }
-
-    async fn run(&self, client: &mut Connection) -> Result<(), DbError> {
-        let schema = self.tables.schema.as_deref();
-        let history = self.dialect.qualified(schema, &self.tables.history);
-        let mut offset = 0;
-
-        // The one rule of [`Step::version_changes`]: an UPDATE where a row
-        // replaces another, DELETEs and INSERTs for the rest.
-        for change in self.step.version_changes() {
-            offset += 1;
-            let sql = change.sql(self.dialect, self.tables);
-            let values = change.params();
-            let params: Vec<&dyn ToSql> = values.iter().map(|v| v as &dyn ToSql).collect();
-            let touched = match execute(client, &sql, &params).await {
-                Ok(touched) => touched,
-                // 2627 / 2601: the primary key already holds this revision.
-                Err(e) if matches!(e.code(), Some(2627 | 2601)) => {
-                    return Err(self.mismatch(change.already_present()))
-                }
-                Err(e) => return Err(self.failure(offset, &sql, describe(&e))),
-            };
-            if let Some(message) = change.wrong_row_count(touched) {
-                return Err(self.mismatch(message));
-            }
-        }
-
-        offset += 1;
-        let record = format!(
-            "INSERT INTO {history} \
-             ([revision], [direction], [checksum], [started_at], [duration_ms], [applied_by]) \
-             VALUES (@P1, @P2, @P3, DATEADD(MILLISECOND, -@P4, SYSUTCDATETIME()), @P5, SUSER_SNAME())"
-        );
-        let elapsed = self.started.elapsed().as_millis();
-        let elapsed_int = i32::try_from(elapsed).unwrap_or(i32::MAX);
-        let elapsed_big = i64::try_from(elapsed).unwrap_or(i64::MAX);
-        let params: [&dyn ToSql; 5] = [
-            &self.step.revision.as_str(),
-            &self.step.direction.as_str(),
-            &self.step.checksum.as_str(),
-            &elapsed_int,
-            &elapsed_big,
-        ];
-        execute(client, &record, &params)
-            .await
-            .map_err(|e| self.failure(offset, &record, describe(&e)))?;
-        Ok(())
-    }
-}
-
-fn statement_failure(
+/// Returns the T-SQL batch of a step (DESIGN.md §6–§7): in one transaction
+/// under `XACT_ABORT`, inside TRY/CATCH, each of the step's statements (when
+/// `with_statements`), its version-table changes and its history row, each
+/// through `sp_executesql` so that it compiles when it runs, as in a batch
+/// of its own (a CREATE VIEW opens it; a column added earlier is seen).
+/// `@rev_step` holds the 1-based position of the part running; a version
+/// change that does not touch exactly one row raises error 50001. The batch
+/// ends by selecting the failed part, the error and the row count (all NULL
+/// but the position when it committed), which [`judge_batch`] reads.
+pub fn step_batch(
+    dialect: &Mssql,
+    tables: &Tables,
     step: &Step,
-    index: usize,
-    error: &tiberius::error::Error,
-    partial: bool,
+    with_statements: bool,
+) -> StepBatch {
+    let literal = |sql: &str| dialect.string_literal(sql);
+    let mut values: Vec<String> = vec![
+        step.revision.clone(),
+        step.direction.as_str().to_owned(),
+        step.checksum.clone(),
+    ];
+    let mut sql = String::from(
+        "SET XACT_ABORT ON;\n\
+         DECLARE @rev_step INT = 0, @rev_rows INT = NULL, @rev_error INT = NULL, \
+         @rev_severity INT = NULL, @rev_state INT = NULL, @rev_line INT = NULL, \
+         @rev_procedure NVARCHAR(128) = NULL, @rev_message NVARCHAR(4000) = NULL;\n",
+    );
+    sql.push_str(&format!(
+        "DECLARE @rev_started DATETIME2 = DATEADD(MILLISECOND, -@P{BEFORE_PARAM}, SYSUTCDATETIME());\n\
+         BEGIN TRY\n    {};\n",
+        dialect.begin_transaction()
+    ));
+    let mut part = 0;
+    if with_statements {
+        for statement in &step.statements {
+            part += 1;
+            sql.push_str(&format!(
+                "    SET @rev_step = {part};\n    EXEC sp_executesql {};\n",
+                literal(&statement.sql)
+            ));
+        }
+    } else {
+        part = step.statements.len();
+    }
+    let mut next = BEFORE_PARAM + 1;
+    for change in step.version_changes() {
+        part += 1;
+        let params = change.params();
+        let declared: Vec<String> = (1..=params.len())
+            .map(|i| format!("@P{i} NVARCHAR(4000)"))
+            .collect();
+        let bound: Vec<String> = (1..=params.len())
+            .map(|i| format!("@P{i} = @P{}", next + i - 1))
+            .collect();
+        next += params.len();
+        values.extend(params.into_iter().map(str::to_owned));
+        sql.push_str(&format!(
+            "    SET @rev_step = {part};\n    EXEC sp_executesql {}, {}, {}, @rev_n = @rev_rows OUTPUT;\n    \
+             IF @rev_rows <> 1 THROW 50001, N'a version-table change touched the wrong number of rows', 1;\n",
+            literal(&format!(
+                "{}; SET @rev_n = @@ROWCOUNT;",
+                change.sql(dialect, tables)
+            )),
+            literal(&format!("{}, @rev_n INT OUTPUT", declared.join(", "))),
+            bound.join(", "),
+        ));
+    }
+    part += 1;
+    sql.push_str(&format!(
+        "    SET @rev_step = {part};\n    EXEC sp_executesql {}, \
+         N'@P1 NVARCHAR(4000), @P2 NVARCHAR(4000), @P3 NVARCHAR(4000), @P4 DATETIME2', \
+         @P1 = @P1, @P2 = @P2, @P3 = @P3, @P4 = @rev_started;\n",
+        literal(&history_sql(dialect, tables)),
+    ));
+    if !with_statements && journal::journalled(dialect, step) {
+        // The statements ran journalled; the journal row (revision @P1,
+        // direction @P2) goes with the version change.
+        part += 1;
+        let closing = journal::finish(dialect, tables, step);
+        sql.push_str(&format!(
+            "    SET @rev_step = {part};\n    EXEC sp_executesql {}, \
+             N'@P1 NVARCHAR(4000), @P2 NVARCHAR(4000)', @P1 = @P1, @P2 = @P2;\n",
+            literal(&closing.sql),
+        ));
+    }
+    sql.push_str(&format!("    {};\n", dialect.commit_transaction()));
+    sql.push_str(
+        "END TRY\n\
+         BEGIN CATCH\n    \
+         SELECT @rev_error = ERROR_NUMBER(), @rev_severity = ERROR_SEVERITY(), \
+         @rev_state = ERROR_STATE(), @rev_line = ERROR_LINE(), \
+         @rev_procedure = ERROR_PROCEDURE(), @rev_message = ERROR_MESSAGE();\n    \
+         IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;\n\
+         END CATCH;\n\
+         SELECT @rev_step AS [rev_step], @rev_error AS [rev_error], @rev_severity AS [rev_severity], \
+         @rev_state AS [rev_state], @rev_line AS [rev_line], @rev_procedure AS [rev_procedure], \
+         @rev_message AS [rev_message], @rev_rows AS [rev_rows];",
+    );
+    StepBatch { sql, values }
+}
+
+/// Returns the history insert, run inside [`step_batch`] with `@P4` the
+/// step's start; the duration is the server's clock from then.
+fn history_sql(dialect: &Mssql, tables: &Tables) -> String {
+    format!(
+        "INSERT INTO {} ([revision], [direction], [checksum], [started_at], [duration_ms], [applied_by]) \
+         VALUES (@P1, @P2, @P3, @P4, DATEDIFF(MILLISECOND, @P4, SYSUTCDATETIME()), SUSER_SNAME())",
+        dialect.qualified(tables.schema.as_deref(), &tables.history)
+    )
+}
+
+/// What the last row of a [`step_batch`] says when a part failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchFailure {
+    /// The failed part's 1-based position: the statements, then the
+    /// version changes, then the history row; 0 before the first.
+    pub part: usize,
+    /// SQL Server's error number.
+    pub number: i64,
+    /// Its severity.
+    pub severity: i64,
+    /// Its state.
+    pub state: i64,
+    /// The line, within the part, of the error.
+    pub line: i64,
+    /// The procedure it was raised in, if any.
+    pub procedure: Option<String>,
+    /// The message.
+    pub message: String,
+    /// The rows the last version change touched.
+    pub rows: Option<u64>,
+}
+
+/// Returns the error a failed part of a step's batch stands for: the
+/// statement (its index and text), a version row that was not there or
+/// already was, or the bookkeeping statement that failed.
+pub fn judge_batch(
+    dialect: &Mssql,
+    tables: &Tables,
+    step: &Step,
+    failure: &BatchFailure,
 ) -> DbError {
-    DbError::Statement {
+    let mut message = format!(
+        "SQL Server error {} (severity {}, state {})",
+        failure.number, failure.severity, failure.state
+    );
+    if let Some(procedure) = failure.procedure.as_deref().filter(|p| !p.is_empty()) {
+        message.push_str(&format!(" in {procedure}"));
+    }
+    message.push_str(&format!(" at line {}: {}", failure.line, failure.message));
+    let count = step.statements.len();
+    // Statements that ran outside the transaction (`transactional: false`)
+    // stay applied when the bookkeeping fails.
+    let kept = !step.transactional && count > 0;
+    let statement = |index: usize, sql: String, partially_applied: bool| DbError::Statement {
         revision: step.revision.clone(),
         direction: step.direction.as_str(),
-        index: index + 1,
-        sql: step
+        index,
+        sql,
+        message: message.clone(),
+        partially_applied,
+    };
+    if failure.part == 0 {
+        return DbError::Other(format!("cannot open a transaction: {message}"));
+    }
+    if failure.part <= count {
+        let sql = step
             .statements
-            .get(index)
+            .get(failure.part - 1)
             .map(|s| s.sql.clone())
-            .unwrap_or_default(),
-        message: describe(error),
-        partially_applied: partial,
+            .unwrap_or_default();
+        return statement(failure.part, sql, false);
+    }
+    let changes = step.version_changes();
+    match changes.get(failure.part - count - 1) {
+        Some(change) => match failure.number {
+            // The primary key already holds this revision.
+            2627 | 2601 => DbError::VersionMismatch {
+                revision: step.revision.clone(),
+                message: change.already_present(),
+            },
+            50001 => DbError::VersionMismatch {
+                revision: step.revision.clone(),
+                message: change
+                    .wrong_row_count(failure.rows.unwrap_or(0))
+                    .unwrap_or_else(|| format!("{} failed", change.describe())),
+            },
+            _ => statement(failure.part, change.sql(dialect, tables), kept),
+        },
+        None if failure.part == count + changes.len() + 1 => {
+            statement(failure.part, history_sql(dialect, tables), kept)
+        }
+        None => DbError::Other(format!(
+            "revision {}: cannot close the journal: {message}",
+            step.revision
+        )),
+    }
+}
+
+/// Reads the last row of a step's batch: None when the step committed.
+fn batch_outcome(results: &[Vec<Row>]) -> Result<Option<BatchFailure>, DbError> {
+    let row = results
+        .last()
+        .and_then(|rows| rows.first())
+        .ok_or_else(|| DbError::Other("SQL Server sent no outcome for the step".to_owned()))?;
+    let number = |index: usize| -> Result<Option<i64>, DbError> {
+        Ok(cell_text(row, index)?.and_then(|text| text.parse().ok()))
+    };
+    let Some(error) = number(1)? else {
+        return Ok(None);
+    };
+    Ok(Some(BatchFailure {
+        part: number(0)?
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0),
+        number: error,
+        severity: number(2)?.unwrap_or(0),
+        state: number(3)?.unwrap_or(0),
+        line: number(4)?.unwrap_or(0),
+        procedure: cell_text(row, 5)?,
+        message: cell_text(row, 6)?.unwrap_or_default(),
+        rows: number(7)?.and_then(|n| u64::try_from(n).ok()),
+    }))
+}
+
+/// Runs a step's batch (its statements too when `with_statements`) and
+/// returns what failed: one round trip, and one more to roll back when the
+/// batch could not run to its end (a lost connection).
+async fn run_batch(
+    client: &mut Connection,
+    dialect: &Mssql,
+    tables: &Tables,
+    step: &Step,
+    with_statements: bool,
+    before_ms: i32,
+) -> Result<(), DbError> {
+    let batch = step_batch(dialect, tables, step, with_statements);
+    let mut params: Vec<&dyn ToSql> = batch.values.iter().map(|v| v as &dyn ToSql).collect();
+    params.insert(BEFORE_PARAM - 1, &before_ms);
+    let sent = match client.query(batch.sql.as_str(), &params).await {
+        Ok(stream) => stream.into_results().await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(results) => match batch_outcome(&results)? {
+            None => Ok(()),
+            Some(failure) => Err(judge_batch(dialect, tables, step, &failure)),
+        },
+        Err(e) => {
+            rollback(client).await;
+            Err(other(&format!("revision {}", step.revision), &e))
+        }
     }
 }
 
@@ -269,81 +445,15 @@ async fn run_step(
     step: &Step,
     started: Instant,
 ) -> Result<(), DbError> {
-    let begin = |e: tiberius::error::Error| other("cannot open a transaction", &e);
-    // XACT_ABORT makes any error doom the whole transaction, so no statement
-    // after a failed one can commit half a migration. NOCOUNT OFF keeps the
-    // row counts that the version-table checks read: a server or login whose
-    // default options turn NOCOUNT on would report every change as 0 rows.
-    batch(client, "SET XACT_ABORT ON; SET NOCOUNT OFF;")
-        .await
-        .map_err(|e| other("cannot set XACT_ABORT and NOCOUNT", &e))?;
-
     if step.transactional {
-        batch(client, dialect.begin_transaction())
-            .await
-            .map_err(begin)?;
-        let mut outcome = Ok(());
-        for (index, statement) in step.statements.iter().enumerate() {
-            if let Err(e) = batch(client, &statement.sql).await {
-                outcome = Err(statement_failure(step, index, &e, false));
-                break;
-            }
-        }
-        if outcome.is_ok() {
-            let books = Bookkeeping {
-                tables,
-                step,
-                dialect,
-                started,
-                partially_applied: false,
-            };
-            outcome = books.run(client).await;
-        }
-        if outcome.is_ok() {
-            if let Err(e) = batch(client, dialect.commit_transaction()).await {
-                outcome = Err(other(
-                    &format!("revision {}: COMMIT failed", step.revision),
-                    &e,
-                ));
-            }
-        }
-        if outcome.is_err() {
-            rollback(client).await;
-        }
-        outcome
-    } else {
-        // The statements ran journalled (see `Backend::run_step`); the
-        // journal row goes with the version change and the history row.
-        batch(client, dialect.begin_transaction())
-            .await
-            .map_err(begin)?;
-        let books = Bookkeeping {
-            tables,
-            step,
-            dialect,
-            started,
-            partially_applied: !step.statements.is_empty(),
-        };
-        let mut outcome = books.run(client).await;
-        if outcome.is_ok() && journal::journalled(dialect, step) {
-            let closing = journal::finish(dialect, tables, step);
-            if let Err(e) = execute(client, &closing.sql, &text_params(&closing.params)).await {
-                outcome = Err(other("cannot close the journal", &e));
-            }
-        }
-        if outcome.is_ok() {
-            if let Err(e) = batch(client, dialect.commit_transaction()).await {
-                outcome = Err(other(
-                    &format!("revision {}: COMMIT failed", step.revision),
-                    &e,
-                ));
-            }
-        }
-        if outcome.is_err() {
-            rollback(client).await;
-        }
-        outcome
+        return run_batch(client, dialect, tables, step, true, 0).await;
     }
+    // The statements ran journalled (see `Backend::run_step`); the batch
+    // records the step and closes the journal in one transaction.
+    let before_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+    run_batch(client, dialect, tables, step, false, before_ms)
+        .await
+        .map_err(|e| crate::shared::note_kept_statements(e, step, !step.statements.is_empty()))
 }
 
 impl MssqlBackend {
@@ -706,5 +816,140 @@ impl journal::Exec for MssqlExec<'_> {
             })
             .collect::<Result<Vec<_>, DbError>>()
             .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rev_sql::{Direction, Statement};
+
+    use super::*;
+
+    fn step(statements: &[&str], delete: &[&str], insert: &[&str]) -> Step {
+        Step {
+            revision: "bbb".to_owned(),
+            direction: Direction::Upgrade,
+            statements: statements.iter().map(|s| Statement::new(*s)).collect(),
+            delete_versions: delete.iter().map(|s| (*s).to_owned()).collect(),
+            insert_versions: insert.iter().map(|s| (*s).to_owned()).collect(),
+            checksum: "sum-bbb".to_owned(),
+            transactional: true,
+        }
+    }
+
+    fn failure(part: usize, number: i64, rows: Option<u64>) -> BatchFailure {
+        BatchFailure {
+            part,
+            number,
+            severity: 16,
+            state: 1,
+            line: 1,
+            procedure: None,
+            message: "it broke".to_owned(),
+            rows,
+        }
+    }
+
+    #[test]
+    fn a_step_is_one_batch_with_its_statements_version_change_and_history() {
+        let step = step(
+            &[
+                "CREATE TABLE [t] ([id] INT NOT NULL, [name] NVARCHAR(100))",
+                "CREATE VIEW [v] AS SELECT [name] FROM [t] WHERE [name] <> N'it''s'",
+            ],
+            &["aaa"],
+            &["bbb"],
+        );
+        let batch = step_batch(&Mssql, &Tables::default(), &step, true);
+        assert_eq!(batch.values, ["bbb", "upgrade", "sum-bbb", "bbb", "aaa"]);
+        insta::assert_snapshot!(batch.sql);
+    }
+
+    #[test]
+    fn a_merge_binds_each_version_row_and_a_schema_qualifies_the_tables() {
+        let step = step(&[], &["b1", "b2"], &["m"]);
+        let tables = Tables {
+            schema: Some("ops]x".to_owned()),
+            ..Tables::default()
+        };
+        let batch = step_batch(&Mssql, &tables, &step, true);
+        assert_eq!(batch.values, ["bbb", "upgrade", "sum-bbb", "m", "b1", "b2"]);
+        insta::assert_snapshot!(batch.sql);
+    }
+
+    #[test]
+    fn outside_a_transaction_the_batch_keeps_only_the_bookkeeping() {
+        let mut step = step(
+            &["CREATE INDEX [i] ON [t] ([id]) WITH (ONLINE = ON)"],
+            &[],
+            &["bbb"],
+        );
+        step.transactional = false;
+        let batch = step_batch(&Mssql, &Tables::default(), &step, false);
+        assert!(!batch.sql.contains("CREATE INDEX"), "{}", batch.sql);
+        // The parts keep their numbers: the insert is part 2, the history 3.
+        assert!(batch.sql.contains("SET @rev_step = 2;"), "{}", batch.sql);
+        assert!(batch.sql.contains("SET @rev_step = 3;"), "{}", batch.sql);
+        assert!(!batch.sql.contains("SET @rev_step = 1;"), "{}", batch.sql);
+        assert_eq!(batch.values, ["bbb", "upgrade", "sum-bbb", "bbb"]);
+    }
+
+    #[test]
+    fn a_failed_part_names_the_statement_or_the_version_row() {
+        let t = Tables::default();
+        let step = step(
+            &["CREATE TABLE [a] ([id] INT)", "SELECT * FROM [nope]"],
+            &["aaa"],
+            &["bbb"],
+        );
+        match judge_batch(&Mssql, &t, &step, &failure(2, 208, None)) {
+            DbError::Statement {
+                index,
+                sql,
+                message,
+                partially_applied,
+                ..
+            } => {
+                assert_eq!(index, 2);
+                assert_eq!(sql, "SELECT * FROM [nope]");
+                assert_eq!(
+                    message,
+                    "SQL Server error 208 (severity 16, state 1) at line 1: it broke"
+                );
+                assert!(!partially_applied);
+            }
+            other => panic!("{other}"),
+        }
+        let wrong = judge_batch(&Mssql, &t, &step, &failure(3, 50001, Some(0)));
+        assert_eq!(
+            wrong.to_string(),
+            "version table out of step at revision bbb: updating version `aaa` to `bbb` \
+             touched 0 rows, expected exactly 1"
+        );
+        let present = judge_batch(&Mssql, &t, &step, &failure(3, 2627, None));
+        assert!(present
+            .to_string()
+            .contains("`bbb` is already in the version table"));
+        match judge_batch(&Mssql, &t, &step, &failure(4, 515, None)) {
+            DbError::Statement { index, sql, .. } => {
+                assert_eq!(index, 4);
+                assert!(sql.starts_with("INSERT INTO [rev_history]"), "{sql}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn bookkeeping_failures_after_kept_statements_say_so() {
+        let mut step = step(&["CREATE INDEX [i] ON [t] ([id])"], &[], &["bbb"]);
+        step.transactional = false;
+        match judge_batch(&Mssql, &Tables::default(), &step, &failure(3, 515, None)) {
+            DbError::Statement {
+                index,
+                partially_applied,
+                ..
+            } => assert_eq!((index, partially_applied), (3, true)),
+            other => panic!("{other}"),
+        }
     }
 }

@@ -7,17 +7,27 @@
 //! roots, which are also the roots when none is given); `verify-full`, the
 //! chain and the host name. As in libpq, `require` with an `sslrootcert`
 //! checks the chain, and the weaker modes accept any certificate.
+//!
+//! A migration costs one round trip (DESIGN.md §6): BEGIN, its statements,
+//! its version-table changes, its history row and COMMIT are pipelined in
+//! one write, with every value bound. The server checks that each change
+//! touched exactly one row (a failed check aborts the transaction, so the
+//! COMMIT rolls it back), and the replies, read in order, say what failed.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use rev_sql::postgres::Postgres;
-use rev_sql::Dialect;
+use rev_sql::{Dialect, VersionChange};
 use tokio::runtime::Runtime;
 use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, Config, Transaction};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Config};
 
 use crate::connstr::{self, percent_decode};
 use crate::journal::{self, Exec as _};
@@ -435,69 +445,255 @@ fn pg_message(error: &tokio_postgres::Error) -> String {
 }
 
 fn other(error: tokio_postgres::Error) -> DbError {
-    DbError::Other(pg_message(&error))
+    other_ref(&error)
 }
 
 fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
     error.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 
-/// Applies the step's version-table changes (the one rule of
-/// [`Step::version_changes`]); each must touch exactly one row.
-async fn change_versions(
-    tx: &Transaction<'_>,
-    tables: &Tables,
-    step: &Step,
-) -> Result<(), DbError> {
-    let mismatch = |message: String| DbError::VersionMismatch {
-        revision: step.revision.clone(),
-        message,
-    };
-    for change in step.version_changes() {
-        let sql = change.sql(&Postgres, tables);
-        let values = change.params();
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        match tx.execute(&sql, &params).await {
-            Ok(touched) => {
-                if let Some(message) = change.wrong_row_count(touched) {
-                    return Err(mismatch(message));
+/// The reply to one request of a pipelined round trip: rows touched (0 for
+/// a simple query).
+type Reply<'a> = Pin<Box<dyn Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
+/// Awaits every request together, polling them in order: each sends its
+/// messages on its first poll, before the connection task runs, so they
+/// leave in order and in one write, and the server answers them in turn.
+/// Returns each reply in the order of the requests.
+async fn pipelined(requests: Vec<Reply<'_>>) -> Vec<Result<u64, tokio_postgres::Error>> {
+    let mut pending: Vec<Option<Reply<'_>>> = requests.into_iter().map(Some).collect();
+    let mut replies: Vec<Option<Result<u64, tokio_postgres::Error>>> =
+        pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (slot, reply) in pending.iter_mut().zip(replies.iter_mut()) {
+            if let Some(request) = slot {
+                match request.as_mut().poll(cx) {
+                    Poll::Ready(result) => {
+                        *reply = Some(result);
+                        *slot = None;
+                    }
+                    Poll::Pending => done = false,
                 }
             }
-            Err(e) if is_unique_violation(&e) => return Err(mismatch(change.already_present())),
-            Err(e) => return Err(other(e)),
         }
+        if done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    replies.into_iter().flatten().collect()
+}
+
+/// Returns the history insert: started when the transaction began, less
+/// `$4` milliseconds spent before it (the statements of a step that runs
+/// outside a transaction); the duration is the server's own clock, since
+/// the row travels with the statements and cannot wait for their end.
+fn history_sql(history_table: &str) -> String {
+    format!(
+        "INSERT INTO {history_table} (\"revision\", \"direction\", \"checksum\", \"started_at\", \
+         \"duration_ms\", \"applied_by\") VALUES ($1, $2, $3, \
+         now() - $4::bigint * interval '1 millisecond', \
+         $4 + (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint, current_user)"
+    )
+}
+
+/// The text that a version change which touched the wrong number of rows
+/// fails to cast, so that the server aborts the transaction itself; the
+/// count sits between it and [`COUNT_CHECK_END`].
+const COUNT_CHECK: &str = "rev: version change touched ";
+const COUNT_CHECK_END: &str = " rows";
+
+/// A version-table change of a step, rendered for PostgreSQL.
+struct Change {
+    change: VersionChange,
+    sql: String,
+}
+
+impl Change {
+    /// Renders `change` so that the server checks its row count: the
+    /// statement runs in a CTE, and unless it touched exactly one row the
+    /// outer SELECT casts a text naming the count to integer, which fails
+    /// (SQLSTATE 22P02) and aborts the transaction before COMMIT comes.
+    fn new(change: VersionChange, tables: &Tables) -> Change {
+        let sql = format!(
+            "WITH changed AS ({} RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 1 \
+             ELSE ('{COUNT_CHECK}' || count(*) || '{COUNT_CHECK_END}')::integer END FROM changed",
+            change.sql(&Postgres, tables)
+        );
+        Change { change, sql }
+    }
+
+    /// Returns the error the change's reply stands for, if any.
+    fn failure(&self, step: &Step, error: &tokio_postgres::Error) -> DbError {
+        let mismatch = |message: String| DbError::VersionMismatch {
+            revision: step.revision.clone(),
+            message,
+        };
+        if is_unique_violation(error) {
+            return mismatch(self.change.already_present());
+        }
+        if error.code() == Some(&SqlState::INVALID_TEXT_REPRESENTATION) {
+            if let Some(message) = error.as_db_error().map(|db| db.message()) {
+                let touched = message
+                    .split_once(COUNT_CHECK)
+                    .and_then(|(_, rest)| rest.split_once(COUNT_CHECK_END))
+                    .and_then(|(count, _)| count.parse::<u64>().ok());
+                if let Some(message) = touched.and_then(|n| self.change.wrong_row_count(n)) {
+                    return mismatch(message);
+                }
+            }
+        }
+        in_step(step, error)
+    }
+}
+
+/// Runs the bookkeeping of a step, and its statements when `statements`,
+/// in one transaction and one round trip: BEGIN, the statements, the
+/// version-table changes (each checked by the server to touch exactly one
+/// row), the history row and COMMIT are pipelined. A failure aborts the
+/// transaction, so the COMMIT that follows rolls it back; the replies, read
+/// in order, say which part failed.
+async fn transaction(
+    client: &Client,
+    history_table: &str,
+    tables: &Tables,
+    step: &Step,
+    statements: bool,
+    before_ms: i64,
+    closing: Option<&journal::Bound>,
+) -> Result<(), DbError> {
+    let changes: Vec<Change> = step
+        .version_changes()
+        .into_iter()
+        .map(|change| Change::new(change, tables))
+        .collect();
+    let change_values: Vec<Vec<&str>> = changes.iter().map(|c| c.change.params()).collect();
+    let history = history_sql(history_table);
+    let direction = step.direction.as_str();
+    let ran: &[rev_sql::Statement] = if statements { &step.statements } else { &[] };
+
+    // A journalled step's journal row goes in the transaction that records it.
+    let closing_params: Vec<(&(dyn ToSql + Sync), Type)> = closing
+        .map(|c| {
+            c.params
+                .iter()
+                .map(|v| (v as &(dyn ToSql + Sync), Type::TEXT))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut requests: Vec<Reply<'_>> = Vec::with_capacity(ran.len() + changes.len() + 4);
+    requests.push(Box::pin(async move {
+        client
+            .batch_execute(Postgres.begin_transaction())
+            .await
+            .map(|()| 0)
+    }));
+    for statement in ran {
+        requests.push(Box::pin(async move {
+            client.batch_execute(&statement.sql).await.map(|()| 0)
+        }));
+    }
+    for (change, values) in changes.iter().zip(&change_values) {
+        let params: Vec<(&(dyn ToSql + Sync), Type)> = values
+            .iter()
+            .map(|v| (v as &(dyn ToSql + Sync), Type::TEXT))
+            .collect();
+        requests.push(Box::pin(async move {
+            client.execute_typed(&change.sql, &params).await
+        }));
+    }
+    requests.push(Box::pin(async {
+        client
+            .execute_typed(
+                &history,
+                &[
+                    (&step.revision, Type::TEXT),
+                    (&direction, Type::TEXT),
+                    (&step.checksum, Type::TEXT),
+                    (&before_ms, Type::INT8),
+                ],
+            )
+            .await
+    }));
+    if let Some(closing) = closing {
+        let params = &closing_params;
+        requests.push(Box::pin(async move {
+            client.execute_typed(&closing.sql, params).await
+        }));
+    }
+    requests.push(Box::pin(async move {
+        client
+            .batch_execute(Postgres.commit_transaction())
+            .await
+            .map(|()| 0)
+    }));
+    let replies = pipelined(requests).await;
+    judge(step, ran, &changes, closing.is_some(), &replies)
+}
+
+/// Returns the first failure among the replies to a step's pipelined
+/// requests (BEGIN, `ran`, `changes`, the history row, COMMIT): the
+/// requests after a failed one only report the aborted transaction.
+fn judge(
+    step: &Step,
+    ran: &[rev_sql::Statement],
+    changes: &[Change],
+    closing: bool,
+    replies: &[Result<u64, tokio_postgres::Error>],
+) -> Result<(), DbError> {
+    let mut replies = replies.iter();
+    let missing = || DbError::Other("PostgreSQL sent fewer replies than requests".to_owned());
+    let failed = |e: &tokio_postgres::Error| in_step(step, e);
+    replies
+        .next()
+        .ok_or_else(missing)?
+        .as_ref()
+        .map_err(failed)?;
+    for (index, statement) in ran.iter().enumerate() {
+        if let Err(e) = replies.next().ok_or_else(missing)? {
+            return Err(DbError::Statement {
+                revision: step.revision.clone(),
+                direction: step.direction.as_str(),
+                index: index + 1,
+                sql: statement.sql.clone(),
+                message: pg_message(e),
+                partially_applied: false,
+            });
+        }
+    }
+    for change in changes {
+        if let Err(e) = replies.next().ok_or_else(missing)? {
+            return Err(change.failure(step, e));
+        }
+    }
+    // The history row, the journal's closing if any, then COMMIT (which can
+    // fail on a deferred constraint).
+    for _ in 0..2 + usize::from(closing) {
+        replies
+            .next()
+            .ok_or_else(missing)?
+            .as_ref()
+            .map_err(failed)?;
     }
     Ok(())
 }
 
-/// Records the step in the history table; started_at is now less the duration.
-async fn record_history(
-    tx: &Transaction<'_>,
-    history_table: &str,
-    step: &Step,
-    started: Instant,
-) -> Result<(), DbError> {
-    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    let sql = format!(
-        "INSERT INTO {history_table} (\"revision\", \"direction\", \"checksum\", \"started_at\", \
-         \"duration_ms\", \"applied_by\") VALUES ($1, $2, $3, \
-         clock_timestamp() - $4::bigint * interval '1 millisecond', $4, current_user)"
-    );
-    tx.execute(
-        &sql,
-        &[
-            &step.revision,
-            &step.direction.as_str(),
-            &step.checksum,
-            &duration_ms,
-        ],
-    )
-    .await
-    .map_err(other)?;
-    Ok(())
+/// Returns an error of a step's bookkeeping (BEGIN, the version and history
+/// rows, COMMIT, or a lost connection), naming the step.
+fn in_step(step: &Step, error: &tokio_postgres::Error) -> DbError {
+    DbError::Other(format!(
+        "revision {} ({}): {}",
+        step.revision,
+        step.direction.as_str(),
+        pg_message(error)
+    ))
+}
+
+fn other_ref(error: &tokio_postgres::Error) -> DbError {
+    DbError::Other(pg_message(error))
 }
 
 impl Backend for PostgresBackend {
@@ -666,66 +862,29 @@ impl Backend for PostgresBackend {
 
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
         let history_table = self.history_table(tables);
-        let started = Instant::now();
+        let closing = journal::journalled(&self.dialect, step)
+            .then(|| journal::finish(&self.dialect, tables, step));
         if !step.transactional {
             // Statements such as CREATE INDEX CONCURRENTLY refuse a
             // transaction: each commits on its own, journalled, so that a run
             // killed part-way is resumed where it stopped.
+            let started = Instant::now();
             let mut exec = PgExec {
                 runtime: &self.runtime,
                 client: &mut self.client,
             };
             journal::run(&mut exec, &self.dialect, tables, step)?;
+            let before_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let client = &self.client;
+            return self.runtime.block_on(async {
+                transaction(client, &history_table, tables, step, false, before_ms, closing.as_ref())
+                    .await
+                    .map_err(|e| note_kept_statements(e, step, true))
+            });
         }
-        let closing = journal::journalled(&self.dialect, step)
-            .then(|| journal::finish(&self.dialect, tables, step));
-        let client = &mut self.client;
+        let client = &self.client;
         self.runtime.block_on(async {
-            let failed = |index: usize, sql: &str, e: &tokio_postgres::Error, partially| {
-                DbError::Statement {
-                    revision: step.revision.clone(),
-                    direction: step.direction.as_str(),
-                    index: index + 1,
-                    sql: sql.to_owned(),
-                    message: pg_message(e),
-                    partially_applied: partially,
-                }
-            };
-            let tx = client.transaction().await.map_err(other)?;
-            if step.transactional {
-                for (index, statement) in step.statements.iter().enumerate() {
-                    if let Err(e) = tx.batch_execute(&statement.sql).await {
-                        let error = failed(index, &statement.sql, &e, false);
-                        // The step's own error says more than a failed rollback, and
-                        // the server discards an uncommitted transaction anyway.
-                        let _ = tx.rollback().await;
-                        return Err(error);
-                    }
-                }
-            }
-            let recorded = match change_versions(&tx, tables, step).await {
-                Ok(()) => match record_history(&tx, &history_table, step, started).await {
-                    Ok(()) => match &closing {
-                        Some(closing) => tx
-                            .execute(&closing.sql, &pg_params(&closing.params))
-                            .await
-                            .map(drop)
-                            .map_err(other),
-                        None => Ok(()),
-                    },
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
-            match recorded {
-                Ok(()) => tx.commit().await.map_err(other),
-                Err(e) => {
-                    // The step's own error says more than a failed rollback, and
-                    // the server discards an uncommitted transaction anyway.
-                    let _ = tx.rollback().await;
-                    Err(note_kept_statements(e, step, !step.transactional))
-                }
-            }
+            transaction(client, &history_table, tables, step, true, 0, closing.as_ref()).await
         })
     }
 }

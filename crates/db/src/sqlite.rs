@@ -408,17 +408,25 @@ impl Backend for SqliteBackend {
 
     fn ensure_tables(&mut self, tables: &VersionTables) -> Result<(), DbError> {
         let schema = tables.schema.as_deref();
+        let failed = |e| other("cannot create the version tables", e);
+        // One transaction for both tables: a commit costs SQLite a journal
+        // and its syncs, the most of a new database's set-up in a fleet.
+        self.conn.execute_batch("BEGIN").map_err(failed)?;
         for statement in self
             .dialect
             .create_version_table(schema, &tables.version)
             .into_iter()
             .chain(self.dialect.create_history_table(schema, &tables.history))
         {
-            self.conn
-                .execute_batch(&statement.sql)
-                .map_err(|e| other("cannot create the version tables", e))?;
+            if let Err(e) = self.conn.execute_batch(&statement.sql) {
+                self.rollback();
+                return Err(failed(e));
+            }
         }
-        Ok(())
+        self.conn.execute_batch("COMMIT").map_err(|e| {
+            self.rollback();
+            failed(e)
+        })
     }
 
     fn ensure_journal(&mut self, tables: &VersionTables) -> Result<(), DbError> {

@@ -8,6 +8,11 @@
 //! locked past the timeout, or fails a step is reported with its error, and
 //! one that was not started because of an earlier failure is reported as
 //! not run.
+//!
+//! A stop request (SIGINT/SIGTERM through [`Options::stop`]) starts no new
+//! database; each running one stops after the migration it is running
+//! commits or rolls back, as a single run does, and the report says which
+//! were not run.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -19,7 +24,7 @@ use rev_project::Project;
 use crate::check::{Finding, Severity};
 use crate::error::MigrateError;
 use crate::plan::Movement;
-use crate::run::{current, migrate, stamp, Options};
+use crate::run::{current, migrate, stamp, Options, StopSignal};
 use crate::url::{connect, missing_sqlite_file, redact};
 
 /// How a fleet runs.
@@ -160,6 +165,7 @@ pub fn run_fleet(
     run_each(
         urls,
         fleet,
+        &options.stop,
         &|url: &str| run_one(project, options, url, job),
         on_event,
     )
@@ -167,10 +173,12 @@ pub fn run_fleet(
 
 /// Runs `work` on each URL as [`run_fleet`] schedules them: the canaries
 /// first (a failure among them stops the run), then the rest, `jobs` at a
-/// time; after a failure no new one starts unless `continue_on_error`.
+/// time; after a failure no new one starts unless `continue_on_error`, and
+/// after a `stop` request none does.
 pub fn run_each(
     urls: &[String],
     fleet: &FleetOptions,
+    stop: &StopSignal,
     work: &(dyn Fn(&str) -> Outcome + Sync),
     on_event: &mut dyn FnMut(FleetEvent<'_>),
 ) -> FleetReport {
@@ -183,22 +191,27 @@ pub fn run_each(
     };
     let (canaries, rest) = urls.split_at(canary);
     let canary_failed = run_phase(
-        canaries, 0, fleet.jobs, true, work, &mut slots, &mut tally, on_event,
+        canaries, 0, fleet.jobs, true, stop, work, &mut slots, &mut tally, on_event,
     );
-    if canary_failed {
-        fill_not_run(&mut slots, urls, "not run: a canary database failed");
+    if canary_failed || stop.requested().is_some() {
+        let why =
+            interrupted(stop).unwrap_or_else(|| "not run: a canary database failed".to_owned());
+        fill_not_run(&mut slots, urls, &why);
     } else {
         run_phase(
             rest,
             canary,
             fleet.jobs,
             !fleet.continue_on_error,
+            stop,
             work,
             &mut slots,
             &mut tally,
             on_event,
         );
-        fill_not_run(&mut slots, urls, "not run: stopped after a database failed");
+        let why = interrupted(stop)
+            .unwrap_or_else(|| "not run: stopped after a database failed".to_owned());
+        fill_not_run(&mut slots, urls, &why);
     }
     FleetReport {
         databases: slots.into_iter().flatten().collect(),
@@ -212,6 +225,12 @@ struct Tally {
     total: usize,
 }
 
+/// Returns why the databases left were not run when a stop was asked for.
+fn interrupted(stop: &StopSignal) -> Option<String> {
+    stop.requested()
+        .map(|signal| format!("not run: the run was interrupted (signal {signal})"))
+}
+
 fn fill_not_run(slots: &mut [Option<Outcome>], urls: &[String], why: &str) {
     for (slot, url) in slots.iter_mut().zip(urls) {
         if slot.is_none() {
@@ -223,13 +242,14 @@ fn fill_not_run(slots: &mut [Option<Outcome>], urls: &[String], why: &str) {
 /// Runs `urls` (whose first is number `offset` of the fleet) on up to `jobs`
 /// threads that take the next URL from a shared counter; returns whether
 /// any failed. With `stop_on_failure`, a failure stops the threads from
-/// taking more, and the running ones finish.
+/// taking more, and the running ones finish; so does a `signal` request.
 #[allow(clippy::too_many_arguments)]
 fn run_phase(
     urls: &[String],
     offset: usize,
     jobs: usize,
     stop_on_failure: bool,
+    signal: &StopSignal,
     work: &(dyn Fn(&str) -> Outcome + Sync),
     slots: &mut [Option<Outcome>],
     tally: &mut Tally,
@@ -245,7 +265,7 @@ fn run_phase(
             let sender = sender.clone();
             let (next, stop) = (&next, &stop);
             scope.spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
+                while !stop.load(Ordering::SeqCst) && signal.requested().is_none() {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(url) = urls.get(i) else {
                         break;
@@ -441,9 +461,13 @@ mod tests {
             outcome(url, false)
         };
         let mut events = 0;
-        let report = run_each(&urls(20), &options(3, 0, false), &work, &mut |_| {
-            events += 1
-        });
+        let report = run_each(
+            &urls(20),
+            &options(3, 0, false),
+            &StopSignal::new(),
+            &work,
+            &mut |_| events += 1,
+        );
         assert_eq!(events, 20);
         let mut seen = seen.into_inner().unwrap();
         seen.sort();
@@ -459,7 +483,13 @@ mod tests {
     fn a_failure_stops_new_starts_but_is_reported() {
         // One thread: the order is the list's, so what follows the failure is known.
         let work = |url: &str| outcome(url, url == "sqlite://db2.db");
-        let report = run_each(&urls(5), &options(1, 0, false), &work, &mut |_| {});
+        let report = run_each(
+            &urls(5),
+            &options(1, 0, false),
+            &StopSignal::new(),
+            &work,
+            &mut |_| {},
+        );
         assert_eq!(
             statuses(&report),
             ["ok", "ok", "failed", "not_run", "not_run"]
@@ -471,7 +501,13 @@ mod tests {
     #[test]
     fn continue_on_error_runs_the_rest() {
         let work = |url: &str| outcome(url, url == "sqlite://db2.db");
-        let report = run_each(&urls(5), &options(2, 0, true), &work, &mut |_| {});
+        let report = run_each(
+            &urls(5),
+            &options(2, 0, true),
+            &StopSignal::new(),
+            &work,
+            &mut |_| {},
+        );
         assert_eq!(statuses(&report), ["ok", "ok", "failed", "ok", "ok"]);
     }
 
@@ -482,7 +518,13 @@ mod tests {
             started.lock().unwrap().push(url.to_owned());
             outcome(url, url == "sqlite://db1.db")
         };
-        let report = run_each(&urls(6), &options(4, 2, true), &work, &mut |_| {});
+        let report = run_each(
+            &urls(6),
+            &options(4, 2, true),
+            &StopSignal::new(),
+            &work,
+            &mut |_| {},
+        );
         assert_eq!(statuses(&report)[2..], ["not_run"; 4]);
         assert_eq!(started.into_inner().unwrap().len(), 2);
         assert!(report.databases[3]
@@ -501,7 +543,13 @@ mod tests {
             order.lock().unwrap().push(format!("end {url}"));
             outcome(url, false)
         };
-        run_each(&urls(6), &options(4, 2, false), &work, &mut |_| {});
+        run_each(
+            &urls(6),
+            &options(4, 2, false),
+            &StopSignal::new(),
+            &work,
+            &mut |_| {},
+        );
         let order = order.into_inner().unwrap();
         let last_canary_end = order
             .iter()
@@ -527,7 +575,13 @@ mod tests {
             running.fetch_sub(1, Ordering::SeqCst);
             outcome(url, false)
         };
-        run_each(&urls(12), &options(3, 0, false), &work, &mut |_| {});
+        run_each(
+            &urls(12),
+            &options(3, 0, false),
+            &StopSignal::new(),
+            &work,
+            &mut |_| {},
+        );
         assert!(most.load(Ordering::SeqCst) <= 3);
     }
 
@@ -535,20 +589,62 @@ mod tests {
     fn progress_counts_add_up() {
         let work = |url: &str| outcome(url, url.ends_with("3.db"));
         let mut last = (0, 0, 0);
-        run_each(&urls(5), &options(2, 0, true), &work, &mut |event| {
-            let FleetEvent::Finished {
-                done, failed, left, ..
-            } = event;
-            assert_eq!(done + failed + left, 5);
-            last = (done, failed, left);
-        });
+        run_each(
+            &urls(5),
+            &options(2, 0, true),
+            &StopSignal::new(),
+            &work,
+            &mut |event| {
+                let FleetEvent::Finished {
+                    done, failed, left, ..
+                } = event;
+                assert_eq!(done + failed + left, 5);
+                last = (done, failed, left);
+            },
+        );
         assert_eq!(last, (4, 1, 0));
+    }
+
+    #[test]
+    fn a_stop_request_starts_no_new_database_and_says_so() {
+        let stop = StopSignal::new();
+        // One thread: db1 asks to stop while it runs (as SIGINT would), and
+        // finishes; nothing after it starts.
+        let work = |url: &str| {
+            if url == "sqlite://db1.db" {
+                stop.request(2);
+            }
+            outcome(url, false)
+        };
+        let report = run_each(&urls(5), &options(1, 0, true), &stop, &work, &mut |_| {});
+        assert_eq!(
+            statuses(&report),
+            ["ok", "ok", "not_run", "not_run", "not_run"]
+        );
+        assert_eq!(
+            report.databases[2].error.as_deref(),
+            Some("not run: the run was interrupted (signal 2)")
+        );
+        // During the canaries too: the rest never start.
+        let stop = StopSignal::new();
+        let work = |url: &str| {
+            stop.request(15);
+            outcome(url, false)
+        };
+        let report = run_each(&urls(4), &options(1, 2, false), &stop, &work, &mut |_| {});
+        assert_eq!(statuses(&report), ["ok", "not_run", "not_run", "not_run"]);
     }
 
     #[test]
     fn an_empty_fleet_is_an_empty_report() {
         let work = |url: &str| outcome(url, false);
-        let report = run_each(&[], &options(4, 2, false), &work, &mut |_| {});
+        let report = run_each(
+            &[],
+            &options(4, 2, false),
+            &StopSignal::new(),
+            &work,
+            &mut |_| {},
+        );
         assert!(report.databases.is_empty());
     }
 }
