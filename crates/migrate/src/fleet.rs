@@ -389,7 +389,9 @@ fn job_on(
         Err(error) => {
             outcome.to = after_failure(backend.as_mut(), options);
             outcome.steps = match &error {
-                MigrateError::Step { applied, .. } => applied.len(),
+                MigrateError::Step { applied, .. } | MigrateError::Interrupted { applied, .. } => {
+                    applied.len()
+                }
                 _ => 0,
             };
             Err(error)
