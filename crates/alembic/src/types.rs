@@ -86,6 +86,13 @@ impl Body<'_> {
                 }
             });
         }
+        if path.starts_with("sqlmodel.") && path.ends_with(".GUID") {
+            // sqlmodel's GUID is UUID on PostgreSQL and CHAR(32) elsewhere,
+            // as sa.Uuid is.
+            args.finish(&[])?;
+            self.type_notes.insert(note::UUID);
+            return Ok(ColumnType::Uuid);
+        }
         let short = sa_short(&path).ok_or_else(unknown)?;
         let (dialect, name) = match short.split_once('.') {
             Some((d, n)) if !d.is_empty() && !n.contains('.') => (Some(d), n),
@@ -283,6 +290,18 @@ impl Body<'_> {
                     [arg] => self.server_default(arg),
                     _ => Err(refuse()),
                 },
+                // A bound literal, which DDL renders inline.
+                "literal" | "sql.literal" | "sql.expression.literal" => {
+                    match call.args.as_slice() {
+                        [arg] if call.keywords.is_empty() => match self.lit(arg) {
+                            Ok(Value::Str(s)) => Ok(Some(Default::Str(s))),
+                            Ok(Value::Int(n)) => Ok(Some(Default::Int(n))),
+                            Ok(Value::Bool(b)) => Ok(Some(Default::Bool(b))),
+                            _ => Err(refuse()),
+                        },
+                        _ => Err(refuse()),
+                    }
+                }
                 "false" | "sql.false" | "sql.expression.false" => Ok(Some(Default::Bool(false))),
                 "true" | "sql.true" | "sql.expression.true" => Ok(Some(Default::Bool(true))),
                 "null" | "sql.null" | "sql.expression.null" => Ok(None),
