@@ -537,7 +537,7 @@ fn types() {
     }
     for refused in [
         "sa.Enum('a', 'b', name='kind')",
-        "postgresql.ARRAY(sa.String())",
+        "sa.Interval()",
         "myapp.types.GUID()",
         "sa.String(50, collation='C')",
     ] {
@@ -862,4 +862,28 @@ op.add_column("agents", sa.Column("token", sqlmodel.sql.sqltypes.GUID(), nullabl
         r#"op.add_column("agents", sa.Column("v", sa.String(9), server_default=sa.literal(sa.func.now())))"#,
     );
     assert_eq!(untranslated(&refused).len(), 1, "{refused:?}");
+}
+
+#[test]
+fn arrays_and_positional_timezones() {
+    let ty = |t: &str| match &up(&format!("op.add_column(\"t\", sa.Column(\"c\", {t}))"))[0] {
+        Operation::AddColumn { column, .. } => column.ty.clone(),
+        other => panic!("{t}: {other:?}"),
+    };
+    let c = |s: &str| ColumnType::Custom(s.into());
+    assert_eq!(ty("sa.ARRAY(sa.String())"), c("VARCHAR[]"));
+    assert_eq!(ty("postgresql.ARRAY(sa.String(40))"), c("VARCHAR(40)[]"));
+    assert_eq!(ty("postgresql.ARRAY(sa.Integer)"), c("INTEGER[]"));
+    assert_eq!(ty("sa.ARRAY(postgresql.UUID(as_uuid=True))"), c("UUID[]"));
+    assert_eq!(ty("sa.DateTime(True)"), ColumnType::DateTimeTz);
+    assert_eq!(ty("sa.DateTime(False)"), ColumnType::DateTime);
+    assert_eq!(ty("postgresql.TIMESTAMP(True)"), ColumnType::DateTimeTz);
+    // An item type whose PostgreSQL name is not certain stays to review.
+    for t in [
+        "sa.ARRAY(sa.Numeric(5, 2))",
+        "sa.ARRAY(sa.Integer, dimensions=2)",
+    ] {
+        let ops = up(&format!("op.add_column(\"t\", sa.Column(\"c\", {t}))"));
+        assert_eq!(untranslated(&ops).len(), 1, "{t}: {ops:?}");
+    }
 }
