@@ -233,6 +233,8 @@ Revises: 4000000000d4
 Create Date: 2024-01-05 03:04:05.000000
 
 """
+import textwrap
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -245,9 +247,21 @@ def upgrade():
     op.create_index(op.f("ix_users_nickname"), "users", ["nickname"], unique=True)
     op.rename_table("tags", "labels")
     op.execute(sa.text("UPDATE users SET nickname = NULL WHERE 1 = 0"))
+    print("nicknames added")
+    op.add_column("users", sa.Column("release", sa.String(16), server_default=sa.literal("1.0")))
+    fill = textwrap.dedent("""\
+        UPDATE users SET release = '0.9'
+        WHERE 1 = 0
+    """)
+    clear = sa.text("UPDATE users SET nickname = NULL WHERE nickname = ''")
+    conn = op.get_bind()
+    conn.execute(sa.text(fill))
+    conn.execute(clear)
 
 
 def downgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("release")
     op.rename_table("labels", "tags")
     op.drop_index(op.f("ix_users_nickname"), table_name="users")
     op.drop_column("users", "nickname")

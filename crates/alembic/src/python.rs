@@ -101,6 +101,8 @@ pub enum Value {
     Table(TableLit),
     /// The connection `op.get_bind()` returns.
     Connection,
+    /// A `sa.text("...")` construct bound to a name: its SQL, `\\:` already unescaped.
+    SqlText(String),
     /// The `batch_op` of `with op.batch_alter_table("t") as batch_op:`.
     Batch {
         /// The table.

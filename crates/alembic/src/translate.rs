@@ -591,6 +591,12 @@ impl Body<'_> {
             (_, Some("table" | "sql.table" | "sql.expression.table")) => {
                 Ok(Value::Table(self.table_literal(call)?))
             }
+            (_, Some("text" | "sql.text" | "sql.expression.text")) => Ok(Value::SqlText(
+                self.sql_text(&Expr::Call(call.clone()), true)?,
+            )),
+            (Some("textwrap.dedent"), _) => {
+                Ok(Value::Str(self.sql_text(&Expr::Call(call.clone()), false)?))
+            }
             _ => self.lit(&Expr::Call(call.clone())),
         }
     }
@@ -755,6 +761,20 @@ impl Body<'_> {
             }
         }
         if let Expr::Name(n) = &*call.func {
+            if n.id.as_str() == "print"
+                && !self.functions.contains_key("print")
+                && self.scope.get("print").is_none()
+                // Only literals: an argument could do work (a query) of its own.
+                && call.args.iter().all(|a| self.lit(a).is_ok())
+                && call.keywords.iter().all(|k| self.lit(&k.value).is_ok())
+            {
+                // Output for whoever runs the migration: nothing for the database.
+                self.note(format!(
+                    "the output of `{}` is not kept",
+                    self.src.segment(&Expr::Call(call.clone()))
+                ));
+                return Ok(Vec::new());
+            }
             let helper = self.functions.get(n.id.as_str()).copied();
             if let Some(f) = helper {
                 if self.scope.local.contains_key(n.id.as_str()) {
@@ -823,6 +843,10 @@ impl Body<'_> {
         }
         match self.lit(e) {
             Ok(Value::Str(s)) => Ok(if textual { unescape_text(&s) } else { s }),
+            Ok(Value::SqlText(s)) if textual => Ok(s),
+            Ok(Value::SqlText(_)) => {
+                Err("a text() construct where a plain string is needed".to_owned())
+            }
             Ok(_) => Err("the SQL is not a string".to_owned()),
             Err(why) => Err(why),
         }

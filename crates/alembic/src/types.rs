@@ -30,6 +30,7 @@ pub mod note {
     pub const UUID: &str =
         "Uuid becomes Uuid: CHAR(36) on SQLite and MySQL, where SQLAlchemy writes CHAR(32)";
     /// An integer primary key that SQLAlchemy makes autoincrementing.
+    pub const ARRAY: &str = "ARRAY(T) becomes Custom(\"T[]\") with T as PostgreSQL names it: a PostgreSQL type, as SQLAlchemy's is";
     pub const IDENTITY: &str = "a lone integer primary key becomes an identity column: INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, where SQLAlchemy writes INTEGER PRIMARY KEY";
 }
 
@@ -86,15 +87,28 @@ impl Body<'_> {
                 }
             });
         }
+        if path.starts_with("sqlmodel.") && path.ends_with(".GUID") {
+            // sqlmodel's GUID is UUID on PostgreSQL and CHAR(32) elsewhere,
+            // as sa.Uuid is.
+            args.finish(&[])?;
+            self.type_notes.insert(note::UUID);
+            return Ok(ColumnType::Uuid);
+        }
         let short = sa_short(&path).ok_or_else(unknown)?;
         let (dialect, name) = match short.split_once('.') {
             Some((d, n)) if !d.is_empty() && !n.contains('.') => (Some(d), n),
             Some(_) => return Err(unknown()),
             None => (None, short.as_str()),
         };
+        // `timezone` is the first positional parameter of every time type
+        // but SQL Server's DATETIME2 (whose first is the precision).
         let timezone = |this: &Self, args: &mut crate::translate::Args<'_>| {
-            this.opt_bool(args.kw("timezone"))
-                .map(|t| t.unwrap_or(false))
+            let e = if name == "DATETIME2" {
+                args.kw("timezone")
+            } else {
+                args.get(0, "timezone")
+            };
+            this.opt_bool(e).map(|t| t.unwrap_or(false))
         };
         let ty = match name {
             "Integer" | "INTEGER" | "INT" => ColumnType::Integer,
@@ -227,7 +241,16 @@ impl Body<'_> {
                         .to_owned(),
                 )
             }
-            "ARRAY" | "PickleType" | "Interval" | "TypeDecorator" | "NullType" | "TupleType" => {
+            "ARRAY" => {
+                let inner = args.get(0, "item_type").ok_or_else(unknown)?;
+                let _ = args.kw("as_tuple");
+                if args.kw("dimensions").is_some() || args.kw("zero_indexes").is_some() {
+                    return Err(unknown());
+                }
+                self.type_notes.insert(note::ARRAY);
+                ColumnType::Custom(format!("{}[]", self.postgres_item_type(inner)?))
+            }
+            "PickleType" | "Interval" | "TypeDecorator" | "NullType" | "TupleType" => {
                 return Err(unknown())
             }
             // Another dialect type, such as mssql.TINYINT or postgresql.INET(),
@@ -260,6 +283,45 @@ impl Body<'_> {
         Ok(ty)
     }
 
+    /// Returns the PostgreSQL name of an ARRAY's item type, as SQLAlchemy
+    /// writes it there: only the plain types whose name is certain.
+    fn postgres_item_type(&self, e: &Expr) -> Result<String, String> {
+        let unknown = || format!("the ARRAY item type `{}`", self.src.segment(e));
+        let (func, call) = match e {
+            Expr::Call(c) => (&*c.func, Some(c)),
+            other => (other, None),
+        };
+        let short = self.scope.sa_name(func).ok_or_else(unknown)?;
+        let name = short.rsplit('.').next().unwrap_or(&short);
+        let mut args = match call {
+            Some(call) => crate::translate::Args::new(call, short.clone())?,
+            None => crate::translate::Args::empty(short.clone()),
+        };
+        let sql = match name {
+            "Integer" | "INTEGER" => "INTEGER".to_owned(),
+            "BigInteger" | "BIGINT" => "BIGINT".to_owned(),
+            "SmallInteger" | "SMALLINT" => "SMALLINT".to_owned(),
+            "Boolean" | "BOOLEAN" => "BOOLEAN".to_owned(),
+            "Text" | "TEXT" | "UnicodeText" => "TEXT".to_owned(),
+            "Date" | "DATE" => "DATE".to_owned(),
+            "UUID" | "Uuid" => {
+                let _ = args.get(0, "as_uuid");
+                "UUID".to_owned()
+            }
+            "String" | "VARCHAR" | "Unicode" => {
+                match self.int_arg(args.get(0, "length"), "length")? {
+                    Some(n) => format!("VARCHAR({n})"),
+                    None => "VARCHAR".to_owned(),
+                }
+            }
+            _ => return Err(unknown()),
+        };
+        if !args.finish(&[])?.is_empty() {
+            return Err(unknown());
+        }
+        Ok(sql)
+    }
+
     /// Translates `server_default=`: `"text"`, `sa.text("SQL")`,
     /// `sa.func.now()`, `sa.false()`, ...; None for no default.
     pub(crate) fn server_default(&self, e: &Expr) -> Result<Option<Default>, String> {
@@ -283,6 +345,18 @@ impl Body<'_> {
                     [arg] => self.server_default(arg),
                     _ => Err(refuse()),
                 },
+                // A bound literal, which DDL renders inline.
+                "literal" | "sql.literal" | "sql.expression.literal" => {
+                    match call.args.as_slice() {
+                        [arg] if call.keywords.is_empty() => match self.lit(arg) {
+                            Ok(Value::Str(s)) => Ok(Some(Default::Str(s))),
+                            Ok(Value::Int(n)) => Ok(Some(Default::Int(n))),
+                            Ok(Value::Bool(b)) => Ok(Some(Default::Bool(b))),
+                            _ => Err(refuse()),
+                        },
+                        _ => Err(refuse()),
+                    }
+                }
                 "false" | "sql.false" | "sql.expression.false" => Ok(Some(Default::Bool(false))),
                 "true" | "sql.true" | "sql.expression.true" => Ok(Some(Default::Bool(true))),
                 "null" | "sql.null" | "sql.expression.null" => Ok(None),
