@@ -877,14 +877,31 @@ impl Backend for PostgresBackend {
             let before_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
             let client = &self.client;
             return self.runtime.block_on(async {
-                transaction(client, &history_table, tables, step, false, before_ms, closing.as_ref())
-                    .await
-                    .map_err(|e| note_kept_statements(e, step, true))
+                transaction(
+                    client,
+                    &history_table,
+                    tables,
+                    step,
+                    false,
+                    before_ms,
+                    closing.as_ref(),
+                )
+                .await
+                .map_err(|e| note_kept_statements(e, step, true))
             });
         }
         let client = &self.client;
         self.runtime.block_on(async {
-            transaction(client, &history_table, tables, step, true, 0, closing.as_ref()).await
+            transaction(
+                client,
+                &history_table,
+                tables,
+                step,
+                true,
+                0,
+                closing.as_ref(),
+            )
+            .await
         })
     }
 }

@@ -101,8 +101,7 @@ fn mariadb_round_trips_per_migration_as_they_are() {
     let url = format!("{}?ssl-mode=disabled&prefer_socket=false", db.url);
     let spent = count(&db, &url, |url| rev_db::mysql::connect(url).unwrap());
     assert_eq!(
-        spent,
-        156,
+        spent, 156,
         "{spent} round trips for {MIGRATIONS} migrations"
     );
 }

@@ -64,7 +64,11 @@ impl std::fmt::Debug for Environment {
 }
 
 /// How many databases an environment runs at once when rev.ron does not say.
-pub const DEFAULT_JOBS: usize = 4;
+/// A fleet waits on disks (SQLite's syncs) or on the network, not on this
+/// machine's cores, so more in flight than cores pays: 1,000 SQLite files
+/// take 12.0 s at 4 and 8.4 s at 8 (BENCHMARKS.md), and eight connections
+/// are little for any server.
+pub const DEFAULT_JOBS: usize = 8;
 
 /// Returns the environment `name` of rev.ron with its URLs read: `url`, then
 /// `urls`, then the lines of `urls_file` (blank lines and `#` comments
