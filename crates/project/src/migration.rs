@@ -281,9 +281,10 @@ pub(crate) fn locate(text: &str, needle: &str, after: usize) -> (usize, usize) {
     }
 }
 
-/// Returns `text` with comments and the insides of strings blanked out byte
-/// for byte (a string keeps its opening quote), so that searching it finds
-/// only code, at the same byte offsets as in `text`.
+/// Returns `text` with comments and the insides of strings (plain and raw)
+/// and character literals blanked out byte for byte (a string keeps its
+/// opening quote), so that searching it finds only code, at the same byte
+/// offsets as in `text`.
 fn code_only(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = bytes.to_vec();
@@ -312,6 +313,50 @@ fn code_only(text: &str) -> Vec<u8> {
                 blank(&mut out, at, end);
                 at = end;
             }
+            (b'r', Some(b'"' | b'#'))
+                if !at
+                    .checked_sub(1)
+                    .and_then(|p| bytes.get(p))
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_') =>
+            {
+                // A raw string, `r"…"` or `r#"…"#`: it ends at a quote
+                // followed by as many `#` as it opened with.
+                let hashes = bytes
+                    .iter()
+                    .skip(at + 1)
+                    .take_while(|&&c| c == b'#')
+                    .count();
+                let open = at + 1 + hashes;
+                if bytes.get(open) != Some(&b'"') {
+                    // `r#ident`, a raw identifier: code.
+                    at += 1;
+                    continue;
+                }
+                let closing = format!("\"{}", "#".repeat(hashes));
+                let end = text
+                    .get(open + 1..)
+                    .and_then(|rest| rest.find(&closing))
+                    .map_or(bytes.len(), |n| open + 1 + n + closing.len());
+                blank(&mut out, open + 1, end);
+                at = end;
+            }
+            (b'\'', _) => {
+                // A character literal such as `'"'` or `'\''`.
+                let mut end = at + 1;
+                if bytes.get(end) == Some(&b'\\') {
+                    end += 1;
+                }
+                end += 1;
+                while bytes.get(end).is_some_and(|&c| c & 0xC0 == 0x80) {
+                    end += 1;
+                }
+                if bytes.get(end) == Some(&b'\'') {
+                    blank(&mut out, at + 1, end);
+                    at = end + 1;
+                } else {
+                    at += 1;
+                }
+            }
             (b'"', _) => {
                 let mut end = at + 1;
                 while let Some(&c) = bytes.get(end) {
@@ -334,11 +379,25 @@ fn code_only(text: &str) -> Vec<u8> {
 
 /// Returns the 1-based line and column of the field `field`'s key in
 /// `text`, or of the string `"value"` inside that field when `value` is not
-/// empty; comments and strings are skipped, so a field name in a comment
-/// never gets the blame. Falls back to (1, 1) when neither is found.
+/// empty. Comments, strings (raw ones too) and character literals are
+/// skipped, and only the migration's own fields count, not an operation's,
+/// so a field name in a comment, in SQL text or deeper in the file never gets
+/// the blame. Falls back to (1, 1) when neither is found.
 pub(crate) fn locate_field(text: &str, field: &str, value: &str) -> (usize, usize) {
     let code = code_only(text);
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    // Nesting depth before each byte: the migration's own fields are at
+    // depth 1, inside `Migration(`; a field of an operation is deeper.
+    let mut depth = Vec::with_capacity(code.len());
+    let mut level = 0usize;
+    for &b in &code {
+        depth.push(level);
+        match b {
+            b'(' | b'[' | b'{' => level += 1,
+            b')' | b']' | b'}' => level = level.saturating_sub(1),
+            _ => {}
+        }
+    }
     let key = code
         .windows(field.len().max(1))
         .enumerate()
@@ -346,7 +405,8 @@ pub(crate) fn locate_field(text: &str, field: &str, value: &str) -> (usize, usiz
             let before_ok = at == 0 || code.get(at - 1).is_some_and(|&b| !is_ident(b));
             let after = code.get(at + field.len()..).unwrap_or_default();
             let colon = after.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b':');
-            (window == field.as_bytes() && before_ok && colon).then_some(at)
+            let top = depth.get(at) == Some(&1);
+            (window == field.as_bytes() && before_ok && colon && top).then_some(at)
         });
     let Some(key) = key else {
         return (1, 1);
@@ -433,5 +493,18 @@ mod tests {
         assert_eq!(locate_field(text, "parents", "x"), (4, 41));
         assert_eq!(locate_field(text, "parents", ""), (4, 26));
         assert_eq!(locate_field(text, "depends_on", "x"), (1, 1));
+    }
+
+    #[test]
+    fn locate_field_skips_raw_strings_chars_and_nested_fields() {
+        let text = concat!(
+            "Migration(\n",
+            "    upgrade: [Sql(r#\"SELECT '\"parents\": [\"x\"]'\"#), Custom(parents: [\"x\"])],\n",
+            "    message: 'p',\n",
+            "    parents: [\"x\"],\n",
+            ")\n",
+        );
+        assert_eq!(locate_field(text, "parents", "x"), (4, 15));
+        assert_eq!(locate_field(text, "parents", ""), (4, 5));
     }
 }
