@@ -48,6 +48,16 @@ fn squash_writes_one_revision_that_replaces_the_run() {
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, ["dddd", "ssss", "aaaa"]);
+    // A replaced id as a target names the squash that stands for it.
+    let replaced = env.rev(&["upgrade", "cccc", "--url", "sqlite://fresh.db"]);
+    assert_eq!(replaced.code, 2, "{}", replaced.all());
+    assert!(
+        replaced
+            .stderr
+            .contains("revision `cccc` is replaced by the squash `ssss`: name `ssss` instead"),
+        "{}",
+        replaced.all()
+    );
     // dddd's file still names cccc; the graph reads that as the squash.
     let show = env.ok(&["show", "ssss", "--format", "json"]);
     let show: serde_json::Value = serde_json::from_str(&show).unwrap();

@@ -31,6 +31,15 @@ pub enum MigrateError {
     /// The database refused or could not be reached.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A target names a revision that a squash replaces; in the squashed
+    /// view of the graph it is not a revision of its own.
+    #[error("revision `{revision}` is replaced by the squash `{squash}`: name `{squash}` instead")]
+    Replaced {
+        /// The revision the target named.
+        revision: String,
+        /// The squash that replaces it.
+        squash: String,
+    },
     /// The version table names a revision no file declares.
     #[error("the database is at revision `{0}`, which no migration file declares")]
     UnknownRevision(String),
@@ -241,6 +250,7 @@ impl MigrateError {
             MigrateError::Usage { .. }
                 | MigrateError::Target(_)
                 | MigrateError::Range(_)
+                | MigrateError::Replaced { .. }
                 | MigrateError::UnknownEnvironment { .. }
         )
     }
@@ -260,6 +270,9 @@ impl MigrateError {
             MigrateError::Db(error) => return db_hint(error).map(str::to_owned),
             MigrateError::UnknownRevision(_) => {
                 "restore the file, or `rev stamp <rev> --purge` to reset the version table"
+            }
+            MigrateError::Replaced { .. } => {
+                "a database inside the squashed run still reaches its revisions through the old files; `rev history` shows the squash"
             }
             MigrateError::NotInvertible { .. } => "write a `downgrade: [...]` list in the file",
             MigrateError::Range(_) => {

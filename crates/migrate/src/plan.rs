@@ -43,7 +43,9 @@ pub fn plan(
 ) -> Result<Plan> {
     let graph = &project.graph;
     let parsed = Target::parse(target)?;
-    let resolved = graph.resolve(&parsed, current)?;
+    let resolved = graph
+        .resolve(&parsed, current)
+        .map_err(|e| replaced_or(project, e))?;
     Ok(match movement {
         Movement::Upgrade => graph.plan_upgrade(current, &resolved),
         Movement::Downgrade => match graph.branch_tip(&parsed, current)? {
@@ -53,13 +55,38 @@ pub fn plan(
     })
 }
 
+/// Returns the error for a target that did not resolve: when it names (or
+/// starts) the id of a revision a squash replaces, says which squash stands
+/// for it.
+fn replaced_or(project: &Project, error: rev_graph::ResolveError) -> crate::MigrateError {
+    if let rev_graph::ResolveError::Unknown(name) = &error {
+        let squash = project.squashes().find(|file| {
+            file.migration
+                .replaces
+                .iter()
+                .any(|id| id.starts_with(name.as_str()))
+        });
+        if let Some(file) = squash {
+            return crate::MigrateError::Replaced {
+                revision: name.clone(),
+                squash: file.migration.id.clone(),
+            };
+        }
+    }
+    error.into()
+}
+
 /// Resolves a range end of an offline script (`FROM` of `FROM:TO`) to the
 /// version rows a database there would hold.
 pub fn rows_of(project: &Project, text: &str) -> Result<Vec<NodeIndex>> {
     if text.is_empty() || text == "base" {
         return Ok(Vec::new());
     }
-    match project.graph.resolve(&Target::parse(text)?, &[])? {
+    match project
+        .graph
+        .resolve(&Target::parse(text)?, &[])
+        .map_err(|e| replaced_or(project, e))?
+    {
         Resolved::Base => Ok(Vec::new()),
         Resolved::Revisions(nodes) => Ok(nodes),
     }
@@ -207,7 +234,9 @@ pub fn stamp_rows(
     kept: &[NodeIndex],
 ) -> Result<Vec<NodeIndex>> {
     let graph = &project.graph;
-    let resolved = graph.resolve(&Target::parse(target)?, current)?;
+    let resolved = graph
+        .resolve(&Target::parse(target)?, current)
+        .map_err(|e| replaced_or(project, e))?;
     let Resolved::Revisions(nodes) = resolved else {
         return Ok(Vec::new());
     };
