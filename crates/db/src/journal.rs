@@ -254,7 +254,9 @@ pub trait Exec {
     /// Runs `statement` (if any) and `journal` in one transaction and commits.
     fn with_journal(&mut self, statement: Option<&str>, journal: &Bound) -> Result<(), String>;
 
-    /// Runs a journal statement on its own.
+    /// Runs a journal statement on its own. One statement commits alone
+    /// atomically, so a backend may send it without BEGIN and COMMIT: a
+    /// round trip where a transaction costs three.
     fn journal(&mut self, journal: &Bound) -> Result<(), String> {
         self.with_journal(None, journal)
     }

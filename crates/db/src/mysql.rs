@@ -798,6 +798,13 @@ impl journal::Exec for MysqlExec<'_> {
         })
     }
 
+    fn journal(&mut self, journal: &journal::Bound) -> Result<(), String> {
+        // Autocommit: the one statement commits alone, in one round trip.
+        self.runtime
+            .block_on(self.conn.exec_drop(&journal.sql, journal.params.clone()))
+            .map_err(|e| my_message(&e))
+    }
+
     fn read(&mut self, sql: &str) -> Result<Vec<journal::Entry>, String> {
         let conn = &mut *self.conn;
         self.runtime.block_on(async {

@@ -945,6 +945,16 @@ impl journal::Exec for PgExec<'_> {
         })
     }
 
+    fn journal(&mut self, journal: &journal::Bound) -> Result<(), String> {
+        // Outside a transaction block the one statement commits alone, in
+        // one round trip.
+        let client = &*self.client;
+        self.runtime
+            .block_on(client.execute(&journal.sql, &pg_params(&journal.params)))
+            .map(drop)
+            .map_err(|e| pg_message(&e))
+    }
+
     fn read(&mut self, sql: &str) -> Result<Vec<journal::Entry>, String> {
         let client = &*self.client;
         self.runtime.block_on(async {
