@@ -264,6 +264,16 @@ pub trait Dialect: Send + Sync {
         }
     }
 
+    /// Returns the statement that drops a column, the same in every dialect;
+    /// SQL Server first drops the constraints that hold the column.
+    fn drop_column_sql(&self, schema: Option<&str>, table: &str, column: &str) -> String {
+        format!(
+            "ALTER TABLE {} DROP COLUMN {}",
+            self.qualified(schema, table),
+            self.quote_ident(column)
+        )
+    }
+
     /// Writes a string as a literal, for offline scripts only (live runs bind values).
     fn string_literal(&self, value: &str) -> String {
         format!("'{}'", value.replace('\'', "''"))

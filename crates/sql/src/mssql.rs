@@ -850,11 +850,7 @@ impl Mssql {
                 schema,
             } => vec![
                 self.drop_column_constraints(schema.as_deref(), table, name),
-                Statement::new(format!(
-                    "ALTER TABLE {} DROP COLUMN {}",
-                    self.qualified(schema.as_deref(), table),
-                    self.quote_ident(name)
-                )),
+                Statement::new(self.drop_column_sql(schema.as_deref(), table, name)),
             ],
             Operation::AlterColumn {
                 table,

@@ -191,11 +191,7 @@ impl Dialect for Mysql {
                 table,
                 name,
                 schema,
-            } => format!(
-                "ALTER TABLE {} DROP COLUMN {}",
-                self.qualified(schema.as_deref(), table),
-                self.quote_ident(name)
-            ),
+            } => self.drop_column_sql(schema.as_deref(), table, name),
             Operation::AlterColumn {
                 table,
                 name,

@@ -324,11 +324,7 @@ impl Dialect for Sqlite {
                 if table(before, schema.as_deref(), name)?.column_is_constrained(column) {
                     rebuild_of(schema, name)
                 } else {
-                    one(format!(
-                        "ALTER TABLE {} DROP COLUMN {}",
-                        self.qualified(schema.as_deref(), name),
-                        self.quote_ident(column)
-                    ))
+                    one(self.drop_column_sql(schema.as_deref(), name, column))
                 }
             }
             Operation::RenameColumn {
