@@ -862,6 +862,10 @@ mod tests {
         );
         let batch = step_batch(&Mssql, &Tables::default(), &step, true);
         assert_eq!(batch.values, ["bbb", "upgrade", "sum-bbb", "bbb", "aaa"]);
+        assert!(
+            !batch.sql.contains("journal"),
+            "a transactional step keeps no journal"
+        );
         insta::assert_snapshot!(batch.sql);
     }
 
@@ -891,6 +895,17 @@ mod tests {
         assert!(batch.sql.contains("SET @rev_step = 2;"), "{}", batch.sql);
         assert!(batch.sql.contains("SET @rev_step = 3;"), "{}", batch.sql);
         assert!(!batch.sql.contains("SET @rev_step = 1;"), "{}", batch.sql);
+        // The statements ran journalled: part 4 closes the journal row, with
+        // the revision and direction the batch already binds, before COMMIT.
+        let close = batch.sql.find("SET @rev_step = 4;").expect(&batch.sql);
+        let rest = &batch.sql[close..];
+        assert!(
+            rest.contains(
+                "DELETE FROM [rev_history_journal] WHERE [revision] = @P1 AND [direction] = @P2"
+            ) && rest.find("DELETE").unwrap() < rest.find("COMMIT").unwrap(),
+            "{}",
+            batch.sql
+        );
         assert_eq!(batch.values, ["bbb", "upgrade", "sum-bbb", "bbb"]);
     }
 

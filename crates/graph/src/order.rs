@@ -653,7 +653,9 @@ impl HeadFinder {
         loop {
             if !waiting {
                 match scan {
-                    None => return seen,
+                    // No slot left to scan: the walk alone decides, so that
+                    // the answer never rests on the scan having seen all.
+                    None => waiting = true,
                     Some(slot) if slot == cursor => scan = slots.next(slot),
                     Some(slot) => {
                         let head = slots.head(slot);
