@@ -3,15 +3,13 @@
 //! SIGINT starts no new database, lets the running one finish its
 //! migration, prints the report and exits 130.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rev_bench::proxy::Proxy;
 use serde_json::Value;
 
 use crate::common::servers::{LiveEnv, Server, TempDb};
-use crate::common::{set_environments, table_migration};
+use crate::common::{run_and_signal, set_environments, table_migration, Watch};
 use crate::test_fleets::{report, sqlite_fleet, statuses, tenant};
 
 #[test]
@@ -41,40 +39,15 @@ fn jobs_on_the_command_line_override_the_environment() {
 fn sigint_starts_no_new_database_and_exits_130() {
     let n = 300;
     let env = sqlite_fleet(n, 1, 0);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rev"))
-        .args(["upgrade", "heads", "--env", "prod", "--format", "json"])
-        .current_dir(env.path())
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // To a pipe, a line per database as it ends: signal after the first.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        log.push_str(&line);
-        let first = line.starts_with("ok ");
-        line.clear();
-        if first {
-            let sent = Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(sent.success());
-            break;
-        }
-    }
-    stderr.read_to_string(&mut log).unwrap();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    let code = child.wait().unwrap().code();
+    let run = run_and_signal(
+        env.path(),
+        &["upgrade", "heads", "--env", "prod", "--format", "json"],
+        Watch::Stderr,
+        |line| line.starts_with("ok "),
+        "INT",
+    );
+    let (log, stdout, code) = (run.stderr, run.stdout, Some(run.code));
     assert_eq!(code, Some(130), "{log}\n{stdout}");
     assert!(log.contains("interrupted by signal 2"), "{log}");
 

@@ -1,10 +1,7 @@
 //! SIGINT/SIGTERM during a live run: the running migration commits, the run
 //! stops before the next one, says what was applied and exits 128 + signal.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-
-use crate::common::TestEnv;
+use crate::common::{run_and_signal, TestEnv, Watch};
 
 /// A migration that takes a while on SQLite: a table filled by a recursive CTE.
 fn slow_migration(id: &str, parent: Option<&str>, table: &str) -> String {
@@ -33,43 +30,17 @@ fn version_rows(env: &TestEnv) -> Vec<String> {
 }
 
 /// Starts `rev upgrade heads`, sends `signal` once the first step line is
-/// out, and returns (exit code, stdout, stderr).
+/// out (a piped run writes each step's line as it finishes), and returns
+/// (exit code, stdout, stderr).
 fn interrupt_upgrade(env: &TestEnv, signal: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rev"))
-        .args(["upgrade", "heads"])
-        .current_dir(env.path())
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = String::new();
-    let mut line = String::new();
-    // The log of a piped run has each step's line as soon as it finishes.
-    while stdout.read_line(&mut line).unwrap() > 0 {
-        seen.push_str(&line);
-        let first_step = line.starts_with("upgrade");
-        line.clear();
-        if first_step {
-            let sent = Command::new("kill")
-                .args([&format!("-{signal}"), &child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(sent.success());
-            break;
-        }
-    }
-    stdout.read_to_string(&mut seen).unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let code = child.wait().unwrap().code().unwrap_or(-1);
-    (code, seen, stderr)
+    let run = run_and_signal(
+        env.path(),
+        &["upgrade", "heads"],
+        Watch::Stdout,
+        |line| line.starts_with("upgrade"),
+        signal,
+    );
+    (run.code, run.stdout, run.stderr)
 }
 
 fn slow_project() -> TestEnv {

@@ -19,6 +19,72 @@ impl Run {
     }
 }
 
+/// Which output of a child to watch.
+#[derive(Clone, Copy)]
+pub enum Watch {
+    Stdout,
+    Stderr,
+}
+
+/// Runs `rev ARGS` in `dir`, reads the watched output line by line until a
+/// line satisfies `at`, sends `signal` (`INT`, `TERM`) then, and returns the
+/// whole run; panics if no line ever does, so that a test cannot pass
+/// without the signal having been sent.
+pub fn run_and_signal(
+    dir: &Path,
+    args: &[&str],
+    watch: Watch,
+    at: impl Fn(&str) -> bool,
+    signal: &str,
+) -> Run {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rev"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let (watched, other): (&mut dyn Read, &mut dyn Read) = match watch {
+        Watch::Stdout => (&mut out, &mut err),
+        Watch::Stderr => (&mut err, &mut out),
+    };
+    let mut reader = BufReader::new(watched);
+    let (mut seen, mut line, mut sent) = (String::new(), String::new(), false);
+    while reader.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        let now = at(&line);
+        line.clear();
+        if now {
+            let status = Command::new("kill")
+                .args([&format!("-{signal}"), &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            sent = true;
+            break;
+        }
+    }
+    assert!(sent, "no line to signal at:\n{seen}");
+    reader.read_to_string(&mut seen).unwrap();
+    let mut rest = String::new();
+    other.read_to_string(&mut rest).unwrap();
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    let (stdout, stderr) = match watch {
+        Watch::Stdout => (seen, rest),
+        Watch::Stderr => (rest, seen),
+    };
+    Run {
+        stdout,
+        stderr,
+        code,
+    }
+}
+
 /// A temporary directory holding a rev project.
 pub struct TestEnv {
     dir: tempfile::TempDir,
