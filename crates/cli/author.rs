@@ -149,16 +149,7 @@ pub fn merge(ctx: &mut Ctx, ask: &rev_migrate::Merge<'_>) -> Result<(), CliError
             )
         }
         Err(rev_migrate::MigrateError::Conflicts(conflicts)) => {
-            if format == Format::Json {
-                let list: Vec<_> = conflicts.iter().map(crate::render::conflict_json).collect();
-                ctx.json(&json!({ "conflicts": list }))?;
-            } else {
-                for line in crate::render::conflict_lines(&conflicts) {
-                    ctx.line(&line)?;
-                }
-            }
-            ctx.flush()?;
-            Err(rev_migrate::MigrateError::Conflicts(conflicts).into())
+            crate::render::refuse_conflicts(ctx, format, conflicts)
         }
         Err(error) => Err(error.into()),
     }

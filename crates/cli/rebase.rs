@@ -26,16 +26,7 @@ pub fn rebase(
     let done = match rev_migrate::rebase(&project, &ctx.options(&project), &ask) {
         Ok(done) => done,
         Err(rev_migrate::MigrateError::Conflicts(conflicts)) => {
-            if format == Format::Json {
-                let list: Vec<_> = conflicts.iter().map(crate::render::conflict_json).collect();
-                ctx.json(&json!({ "conflicts": list }))?;
-            } else {
-                for line in crate::render::conflict_lines(&conflicts) {
-                    ctx.line(&line)?;
-                }
-            }
-            ctx.flush()?;
-            return Err(rev_migrate::MigrateError::Conflicts(conflicts).into());
+            return crate::render::refuse_conflicts(ctx, format, conflicts);
         }
         Err(error) => return Err(error.into()),
     };

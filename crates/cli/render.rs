@@ -162,6 +162,25 @@ pub fn print_revisions(
     }
 }
 
+/// Prints a refused operation's conflicts (text lines or one JSON object)
+/// and returns the error that refuses it.
+pub fn refuse_conflicts(
+    ctx: &mut Ctx,
+    format: Format,
+    conflicts: Vec<rev_migrate::Conflict>,
+) -> Result<(), CliError> {
+    if format == Format::Json {
+        let list: Vec<_> = conflicts.iter().map(conflict_json).collect();
+        ctx.json(&json!({ "conflicts": list }))?;
+    } else {
+        for line in conflict_lines(&conflicts) {
+            ctx.line(&line)?;
+        }
+    }
+    ctx.flush()?;
+    Err(rev_migrate::MigrateError::Conflicts(conflicts).into())
+}
+
 /// Returns the lines of a conflict report: what clashes, then each side's
 /// revision, file and operation.
 pub fn conflict_lines(conflicts: &[rev_migrate::Conflict]) -> Vec<String> {
