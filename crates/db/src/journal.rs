@@ -382,28 +382,39 @@ pub fn run(
             }
         };
         if let Err(message) = result {
-            let mut message = message;
-            if index > 0 {
-                message.push_str(&format!(
-                    "\n  {} completed and {} applied (recorded in {}): once the cause is \
-                     fixed, rev resumes at statement {}",
-                    first_statements(index),
-                    if index == 1 { "stays" } else { "stay" },
-                    table_name(tables),
-                    index + 1
-                ));
-            }
-            return Err(DbError::Statement {
-                revision: step.revision.clone(),
-                direction: step.direction.as_str(),
-                index: index + 1,
-                sql: statement.sql.clone(),
-                message,
-                partially_applied: index > 0,
-            });
+            return Err(statement_failed(tables, step, index, message));
         }
     }
     Ok(())
+}
+
+/// Returns the error of a journalled step whose statement `index` (0-based)
+/// failed with `message`: the statements before it stay applied, and the
+/// next run resumes at it.
+pub fn statement_failed(tables: &Tables, step: &Step, index: usize, message: String) -> DbError {
+    let mut message = message;
+    if index > 0 {
+        message.push_str(&format!(
+            "\n  {} completed and {} applied (recorded in {}): once the cause is \
+             fixed, rev resumes at statement {}",
+            first_statements(index),
+            if index == 1 { "stays" } else { "stay" },
+            table_name(tables),
+            index + 1
+        ));
+    }
+    DbError::Statement {
+        revision: step.revision.clone(),
+        direction: step.direction.as_str(),
+        index: index + 1,
+        sql: step
+            .statements
+            .get(index)
+            .map(|s| s.sql.clone())
+            .unwrap_or_default(),
+        message,
+        partially_applied: index > 0,
+    }
 }
 
 /// Returns the statement that settles an uncertain statement: `applied`

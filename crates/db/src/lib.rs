@@ -119,6 +119,15 @@ pub enum DbError {
     Other(String),
 }
 
+/// The step of a [`Backend::run_steps`] call that failed, and why.
+#[derive(Debug)]
+pub struct StepFailure {
+    /// The failed step's 0-based position in the steps given.
+    pub index: usize,
+    /// Its error, as [`Backend::run_step`] would have returned it.
+    pub error: DbError,
+}
+
 /// What every backend must do. The engine never asks which backend it has.
 pub trait Backend {
     /// Returns the dialect that renders SQL for this database.
@@ -149,6 +158,27 @@ pub trait Backend {
     /// Runs one step: its statements, its version-table change and its history
     /// row, in one transaction unless the step is not transactional.
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError>;
+
+    /// Runs `steps` in order, each exactly as [`Backend::run_step`] would
+    /// (its own transaction, its statement index in errors, the version
+    /// table's row checks), in as few round trips as the backend can: a
+    /// backend may send several steps at once when it can make the server
+    /// skip the steps after a failed one. `committed(i)` is called as step `i`
+    /// commits, in order. On a failure, the steps before it committed and
+    /// none after it ran. The default sends one step at a time.
+    fn run_steps(
+        &mut self,
+        tables: &Tables,
+        steps: &[Step],
+        committed: &mut dyn FnMut(usize),
+    ) -> Result<(), StepFailure> {
+        for (index, step) in steps.iter().enumerate() {
+            self.run_step(tables, step)
+                .map_err(|error| StepFailure { index, error })?;
+            committed(index);
+        }
+        Ok(())
+    }
 
     /// Returns the user tables of the configured schema (`tables.schema`, else
     /// the connection's default) as the catalog describes them, never the

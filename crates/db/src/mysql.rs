@@ -25,10 +25,16 @@ use tokio::runtime::Runtime;
 use crate::connstr::{self, percent_decode};
 use crate::journal::{self, Exec as _};
 use crate::shared::{last_applied, note_kept_statements};
-use crate::{Backend, DbError, Step, Tables};
+use crate::{Backend, DbError, Step, StepFailure, Tables};
+
+mod batch;
 
 /// MySQL's error number for a duplicate key.
 const ER_DUP_ENTRY: u16 = 1062;
+
+/// MySQL's error number for NULL in a NOT NULL column: a batch's check
+/// refused a row (see [`batch`]).
+const ER_BAD_NULL_ERROR: u16 = 1048;
 
 /// The version table whose name the lock name is derived from when no other
 /// name is given (see [`MysqlBackend::with_lock_name`]).
@@ -466,6 +472,112 @@ impl MysqlBackend {
     }
 }
 
+impl MysqlBackend {
+    /// Cleans up after statement `part` of `step` failed in a batch and
+    /// returns the step's error, as the statement-by-statement path would
+    /// have it; None when the batch's first check refused the step before
+    /// anything of it ran.
+    fn batch_failed(
+        &mut self,
+        tables: &Tables,
+        step: &Step,
+        part: batch::Part,
+        error: &mysql_async::Error,
+    ) -> Option<DbError> {
+        use batch::Part;
+        let refused = matches!(
+            error,
+            mysql_async::Error::Server(e) if e.code == ER_BAD_NULL_ERROR || e.code == ER_DUP_ENTRY
+        );
+        if part == Part::Open && refused {
+            return None;
+        }
+        let counts = match part {
+            Part::History if refused => batch::counts_sql(step.version_changes().len()),
+            _ => None,
+        };
+        // A DDL statement that failed did not take effect: the journal says
+        // so, and a rerun starts with it again without asking.
+        let settle = match part {
+            Part::Statement(index)
+                if !step
+                    .statements
+                    .get(index)
+                    .is_some_and(|s| journal::is_data(&s.sql)) =>
+            {
+                let before = journal::prefix_hash(step.statements.get(..index).unwrap_or(&[]));
+                Some(journal::progress(
+                    &Mysql,
+                    tables,
+                    &step.revision,
+                    step.direction.as_str(),
+                    index,
+                    None,
+                    &before,
+                ))
+            }
+            _ => None,
+        };
+        let mut message = my_message(error);
+        let (runtime, conn) = match self.parts() {
+            Ok(parts) => parts,
+            Err(e) => return Some(DbError::Other(format!("{message}; {e}"))),
+        };
+        let (cleanup, counts) = runtime.block_on(async {
+            if let Err(e) = conn.query_drop("ROLLBACK").await {
+                return (Some(e), None);
+            }
+            if let Some(settle) = settle {
+                if let Err(e) = conn.exec_drop(&settle.sql, settle.params).await {
+                    return (Some(e), None);
+                }
+            }
+            match counts {
+                Some(sql) => (None, conn.query_first::<Row, _>(sql).await.ok().flatten()),
+                None => (None, None),
+            }
+        });
+        if let Some(e) = cleanup {
+            message.push_str(&format!("; then cleaning up failed: {}", my_message(&e)));
+        }
+        let error = match part {
+            Part::Statement(index) => journal::statement_failed(tables, step, index, message),
+            Part::Progress(index) => journal::statement_failed(tables, step, index, message),
+            Part::Change(index) if is_duplicate(error) => match step.version_changes().get(index) {
+                Some(change) => DbError::VersionMismatch {
+                    revision: step.revision.clone(),
+                    message: change.already_present(),
+                },
+                None => DbError::Other(message),
+            },
+            Part::History if refused => {
+                let touched = counts.and_then(|row| {
+                    step.version_changes()
+                        .iter()
+                        .enumerate()
+                        .find_map(|(i, change)| {
+                            let n = row.get_opt::<Option<u64>, _>(i)?.ok()??;
+                            change.wrong_row_count(n)
+                        })
+                });
+                match touched {
+                    Some(message) => DbError::VersionMismatch {
+                        revision: step.revision.clone(),
+                        message,
+                    },
+                    None => DbError::Other(format!("revision {}: {message}", step.revision)),
+                }
+            }
+            _ => DbError::Other(format!(
+                "revision {} ({}): {message}",
+                step.revision,
+                step.direction.as_str()
+            )),
+        };
+        Some(note_kept_statements(error, step, true))
+    }
+}
+
 impl Drop for MysqlBackend {
     fn drop(&mut self) {
         // A clean COM_QUIT frees the server's session (and its named lock) at
@@ -720,6 +832,73 @@ impl Backend for MysqlBackend {
         MysqlExec { runtime, conn }
             .journal(&bound)
             .map_err(DbError::Other)
+    }
+
+    fn run_steps(
+        &mut self,
+        tables: &Tables,
+        steps: &[Step],
+        committed: &mut dyn FnMut(usize),
+    ) -> Result<(), StepFailure> {
+        let mut start = 0;
+        while let Some(rest) = steps.get(start..).filter(|rest| !rest.is_empty()) {
+            let mut sent = batch::Batch::default();
+            let mut taken = 0;
+            for step in rest {
+                if taken > 0 && sent.sql().len() >= batch::MAX_BATCH_BYTES {
+                    break;
+                }
+                if !sent.add(taken, step, tables) {
+                    break;
+                }
+                taken += 1;
+            }
+            if taken == 0 {
+                // Not plainly batchable: one statement at a time.
+                if let Some(step) = rest.first() {
+                    self.run_step(tables, step).map_err(|error| StepFailure {
+                        index: start,
+                        error,
+                    })?;
+                    committed(start);
+                }
+                start += 1;
+                continue;
+            }
+            let (runtime, conn) = self.parts().map_err(|error| StepFailure {
+                index: start,
+                error,
+            })?;
+            let outcome = runtime.block_on(batch::send(conn, &sent, &mut |offset| {
+                committed(start + offset)
+            }));
+            let Err((position, error)) = outcome else {
+                start += taken;
+                continue;
+            };
+            let (offset, part) = sent.part(position).unwrap_or((0, batch::Part::Setup));
+            let index = start + offset;
+            let Some(step) = steps.get(index) else {
+                return Err(StepFailure {
+                    index,
+                    error: other(error),
+                });
+            };
+            match self.batch_failed(tables, step, part, &error) {
+                // The journal was not empty or the version rows not as
+                // planned, and nothing of the step ran: the
+                // statement-by-statement path says why, or resumes the
+                // journal's step.
+                None => {
+                    self.run_step(tables, step)
+                        .map_err(|error| StepFailure { index, error })?;
+                    committed(index);
+                    start = index + 1;
+                }
+                Some(error) => return Err(StepFailure { index, error }),
+            }
+        }
+        Ok(())
     }
 
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {

@@ -33,7 +33,7 @@ use crate::connstr::{self, percent_decode};
 use crate::journal::{self, Exec as _};
 use crate::shared::{last_applied, note_kept_statements};
 use crate::tls::{self, MakeRustls, Roots, Verify};
-use crate::{Backend, DbError, Step, Tables};
+use crate::{Backend, DbError, Step, StepFailure, Tables};
 
 /// How long to wait between two tries of the advisory lock.
 const LOCK_POLL: Duration = Duration::from_millis(100);
@@ -56,6 +56,8 @@ pub struct PostgresBackend {
     target: String,
     lock_key: i64,
     locked: bool,
+    /// The last token a windowed step set in the session (see [`window`]).
+    token: u64,
 }
 
 impl fmt::Debug for PostgresBackend {
@@ -119,6 +121,7 @@ impl PostgresBackend {
             target,
             lock_key: lock_key(DEFAULT_LOCK_NAME),
             locked: false,
+            token: 0,
         })
     }
 
@@ -681,6 +684,226 @@ fn judge(
     Ok(())
 }
 
+/// The statement that opens every windowed step but the first: it divides
+/// by zero, aborting the step's transaction before its statements, unless
+/// the step before it set `$1` as it committed. A setting made in a
+/// transaction that rolls back is undone with it, so a failed step stops
+/// the rest of its window on the server, in the same round trip.
+const WINDOW_GUARD: &str =
+    "SELECT 1 / coalesce((current_setting('rev.window', true) = $1)::integer, 0)";
+
+/// The statement that closes every windowed step but the last, setting the
+/// token its follower's [`WINDOW_GUARD`] asks for; it lasts the session.
+const WINDOW_MARK: &str = "SELECT set_config('rev.window', $1, false)";
+
+/// One step of a window, with what its requests borrow.
+struct Windowed<'s> {
+    step: &'s Step,
+    changes: Vec<Change>,
+    values: Vec<Vec<String>>,
+    /// The token the step before it set, for [`WINDOW_GUARD`].
+    guard: Option<String>,
+    /// The token this step sets, for [`WINDOW_MARK`].
+    mark: Option<String>,
+}
+
+/// How a windowed step ended.
+enum Verdict {
+    Committed,
+    Failed(DbError),
+    /// Its guard found no token: the step before it did not commit (or the
+    /// session's settings did not last, as behind a transaction pooler), and
+    /// nothing of it ran.
+    Skipped,
+}
+
+/// Sends every request at once, then hands each reply to `each` in order as
+/// it comes, so that a step is known committed before the window ends.
+async fn pipelined_in_turn(
+    requests: Vec<Reply<'_>>,
+    each: &mut dyn FnMut(Result<u64, tokio_postgres::Error>),
+) {
+    let mut slots: Vec<(Reply<'_>, Option<Result<u64, tokio_postgres::Error>>)> =
+        requests.into_iter().map(|r| (r, None)).collect();
+    // The first poll of each request queues its messages, in order.
+    std::future::poll_fn(|cx| {
+        for (request, reply) in slots.iter_mut() {
+            if let Poll::Ready(result) = request.as_mut().poll(cx) {
+                *reply = Some(result);
+            }
+        }
+        Poll::Ready(())
+    })
+    .await;
+    for (request, reply) in slots {
+        let result = match reply {
+            Some(result) => result,
+            None => request.await,
+        };
+        each(result);
+    }
+}
+
+/// Runs transactional steps as one window: every step's BEGIN, guard,
+/// statements, version changes, history row, mark and COMMIT go in one
+/// write. Calls `committed` as each step's replies say it committed, and
+/// returns how many did, with the failure that ended the window, if any.
+async fn window(
+    client: &Client,
+    history_table: &str,
+    steps: &[Windowed<'_>],
+    committed: &mut dyn FnMut(usize),
+) -> (usize, Option<Verdict>) {
+    let history = history_sql(history_table);
+    let no_delay: i64 = 0;
+    let mut requests: Vec<Reply<'_>> = Vec::new();
+    let mut counts = Vec::with_capacity(steps.len());
+    for windowed in steps {
+        let before = requests.len();
+        let step = windowed.step;
+        requests.push(Box::pin(async move {
+            client
+                .batch_execute(Postgres.begin_transaction())
+                .await
+                .map(|()| 0)
+        }));
+        if let Some(token) = &windowed.guard {
+            requests.push(Box::pin(async move {
+                client
+                    .execute_typed(WINDOW_GUARD, &[(token, Type::TEXT)])
+                    .await
+            }));
+        }
+        for statement in &step.statements {
+            requests.push(Box::pin(async move {
+                client.batch_execute(&statement.sql).await.map(|()| 0)
+            }));
+        }
+        for (change, values) in windowed.changes.iter().zip(&windowed.values) {
+            requests.push(Box::pin(async move {
+                let params: Vec<(&(dyn ToSql + Sync), Type)> = values
+                    .iter()
+                    .map(|v| (v as &(dyn ToSql + Sync), Type::TEXT))
+                    .collect();
+                client.execute_typed(&change.sql, &params).await
+            }));
+        }
+        let history = &history;
+        let no_delay = &no_delay;
+        requests.push(Box::pin(async move {
+            client
+                .execute_typed(
+                    history,
+                    &[
+                        (&step.revision, Type::TEXT),
+                        (&step.direction.as_str(), Type::TEXT),
+                        (&step.checksum, Type::TEXT),
+                        (no_delay, Type::INT8),
+                    ],
+                )
+                .await
+        }));
+        if let Some(token) = &windowed.mark {
+            requests.push(Box::pin(async move {
+                client
+                    .execute_typed(WINDOW_MARK, &[(token, Type::TEXT)])
+                    .await
+            }));
+        }
+        requests.push(Box::pin(async move {
+            client
+                .batch_execute(Postgres.commit_transaction())
+                .await
+                .map(|()| 0)
+        }));
+        counts.push(requests.len() - before);
+    }
+    // The replies of the step being read, judged once all are in.
+    let mut replies = Vec::new();
+    let mut counts_left = counts.iter();
+    let mut current = counts_left.next().copied().unwrap_or(0);
+    let mut judged = 0;
+    let mut done = 0;
+    let mut ended: Option<Verdict> = None;
+    pipelined_in_turn(requests, &mut |reply| {
+        replies.push(reply);
+        if replies.len() < current {
+            return;
+        }
+        let verdict = match steps.get(judged) {
+            Some(windowed) => judge_windowed(windowed, &replies),
+            None => Verdict::Failed(DbError::Other(
+                "PostgreSQL sent more replies than requests".to_owned(),
+            )),
+        };
+        replies.clear();
+        judged += 1;
+        current = counts_left.next().copied().unwrap_or(0);
+        match verdict {
+            Verdict::Committed if ended.is_none() => {
+                committed(done);
+                done += 1;
+            }
+            // After the first failure the replies only say the rest were
+            // skipped; the first is the one to report.
+            _ if ended.is_some() => {}
+            other => ended = Some(other),
+        }
+    })
+    .await;
+    (done, ended)
+}
+
+/// Returns how a windowed step ended, from its replies (see [`window`]).
+fn judge_windowed(
+    windowed: &Windowed<'_>,
+    replies: &[Result<u64, tokio_postgres::Error>],
+) -> Verdict {
+    let step = windowed.step;
+    let mut replies = replies.iter();
+    if let Some(Err(e)) = replies.next() {
+        return Verdict::Failed(in_step(step, e));
+    }
+    if windowed.guard.is_some() {
+        match replies.next() {
+            Some(Err(e)) if e.code() == Some(&SqlState::DIVISION_BY_ZERO) => {
+                return Verdict::Skipped;
+            }
+            // Aborted before the guard ran: the step before did not commit.
+            Some(Err(e)) if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => {
+                return Verdict::Skipped;
+            }
+            Some(Err(e)) => return Verdict::Failed(in_step(step, e)),
+            _ => {}
+        }
+    }
+    for (index, statement) in step.statements.iter().enumerate() {
+        if let Some(Err(e)) = replies.next() {
+            return Verdict::Failed(DbError::Statement {
+                revision: step.revision.clone(),
+                direction: step.direction.as_str(),
+                index: index + 1,
+                sql: statement.sql.clone(),
+                message: pg_message(e),
+                partially_applied: false,
+            });
+        }
+    }
+    for change in &windowed.changes {
+        if let Some(Err(e)) = replies.next() {
+            return Verdict::Failed(change.failure(step, e));
+        }
+    }
+    // The history row, the mark, then COMMIT (which can fail on a deferred
+    // constraint).
+    for reply in replies {
+        if let Err(e) = reply {
+            return Verdict::Failed(in_step(step, e));
+        }
+    }
+    Verdict::Committed
+}
+
 /// Returns an error of a step's bookkeeping (BEGIN, the version and history
 /// rows, COMMIT, or a lost connection), naming the step.
 fn in_step(step: &Step, error: &tokio_postgres::Error) -> DbError {
@@ -858,6 +1081,89 @@ impl Backend for PostgresBackend {
         }
         .journal(&bound)
         .map_err(DbError::Other)
+    }
+
+    fn run_steps(
+        &mut self,
+        tables: &Tables,
+        steps: &[Step],
+        committed: &mut dyn FnMut(usize),
+    ) -> Result<(), StepFailure> {
+        let mut start = 0;
+        while let Some(rest) = steps.get(start..).filter(|rest| !rest.is_empty()) {
+            // A step that commits statement by statement goes alone.
+            let windowable = rest
+                .iter()
+                .take_while(|step| step.transactional && !journal::journalled(&self.dialect, step))
+                .count();
+            if windowable < 2 {
+                if let Some(step) = rest.first() {
+                    self.run_step(tables, step).map_err(|error| StepFailure {
+                        index: start,
+                        error,
+                    })?;
+                    committed(start);
+                }
+                start += 1;
+                continue;
+            }
+            let sent = rest.get(..windowable).unwrap_or_default();
+            let mut windowed = Vec::with_capacity(sent.len());
+            let mut guard = None;
+            for (offset, step) in sent.iter().enumerate() {
+                let changes: Vec<Change> = step
+                    .version_changes()
+                    .into_iter()
+                    .map(|change| Change::new(change, tables))
+                    .collect();
+                let values = changes
+                    .iter()
+                    .map(|c| c.change.params().into_iter().map(str::to_owned).collect())
+                    .collect();
+                let mark = (offset + 1 < sent.len()).then(|| {
+                    self.token += 1;
+                    self.token.to_string()
+                });
+                windowed.push(Windowed {
+                    step,
+                    changes,
+                    values,
+                    guard: guard.take(),
+                    mark: mark.clone(),
+                });
+                guard = mark;
+            }
+            let history_table = self.history_table(tables);
+            let client = &self.client;
+            let (done, ended) =
+                self.runtime
+                    .block_on(window(client, &history_table, &windowed, &mut |offset| {
+                        committed(start + offset)
+                    }));
+            match ended {
+                None | Some(Verdict::Committed) => {}
+                Some(Verdict::Failed(error)) => {
+                    return Err(StepFailure {
+                        index: start + done,
+                        error,
+                    })
+                }
+                Some(Verdict::Skipped) => {
+                    // The step before committed, yet its token did not last
+                    // (a pooler that hands each transaction another session):
+                    // the rest of the window goes one step at a time.
+                    for (offset, step) in sent.iter().enumerate().skip(done) {
+                        self.run_step(tables, step).map_err(|error| StepFailure {
+                            index: start + offset,
+                            error,
+                        })?;
+                        committed(start + offset);
+                    }
+                }
+            }
+            start += windowable;
+        }
+        Ok(())
     }
 
     fn run_step(&mut self, tables: &Tables, step: &Step) -> Result<(), DbError> {
