@@ -33,7 +33,7 @@ pub use url::{
     Environment,
 };
 
-pub use rev_db::{Backend, DbError, Direction, Step, Tables};
+pub use rev_db::{Backend, DbError, Direction, Step, StepFailure, Tables};
 pub use rev_graph::{NodeIndex, Plan, PlanDirection};
 pub use rev_project::{Config, Migration, Project, ProjectError};
 pub use rev_sql::{Dialect, DialectKind};

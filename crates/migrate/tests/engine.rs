@@ -296,3 +296,177 @@ fn a_broken_embedded_file_names_the_file_line_and_column() {
     let text = error.to_string();
     assert!(text.starts_with("migrations/versions/a.ron:1:"), "{text}");
 }
+
+/// A SQLite backend that records the windows the run hands it and can ask
+/// the run to stop once the first window is in.
+struct Windows {
+    inner: Box<dyn rev_migrate::Backend>,
+    sizes: Vec<usize>,
+    stop_after_first: Option<rev_migrate::StopSignal>,
+}
+
+impl rev_migrate::Backend for Windows {
+    fn dialect(&self) -> &dyn rev_sql::Dialect {
+        self.inner.dialect()
+    }
+    fn lock(&mut self, timeout: std::time::Duration) -> Result<(), rev_db::DbError> {
+        self.inner.lock(timeout)
+    }
+    fn unlock(&mut self) -> Result<(), rev_db::DbError> {
+        self.inner.unlock()
+    }
+    fn ensure_tables(&mut self, tables: &rev_db::Tables) -> Result<(), rev_db::DbError> {
+        self.inner.ensure_tables(tables)
+    }
+    fn ensure_journal(&mut self, tables: &rev_db::Tables) -> Result<(), rev_db::DbError> {
+        self.inner.ensure_journal(tables)
+    }
+    fn current_heads(&mut self, tables: &rev_db::Tables) -> Result<Vec<String>, rev_db::DbError> {
+        self.inner.current_heads(tables)
+    }
+    fn applied_checksums(
+        &mut self,
+        tables: &rev_db::Tables,
+    ) -> Result<Vec<(String, String)>, rev_db::DbError> {
+        self.inner.applied_checksums(tables)
+    }
+    fn run_step(
+        &mut self,
+        tables: &rev_db::Tables,
+        step: &rev_db::Step,
+    ) -> Result<(), rev_db::DbError> {
+        self.inner.run_step(tables, step)
+    }
+    fn run_steps(
+        &mut self,
+        tables: &rev_db::Tables,
+        steps: &[rev_db::Step],
+        committed: &mut dyn FnMut(usize),
+    ) -> Result<(), rev_db::StepFailure> {
+        self.sizes.push(steps.len());
+        if let Some(stop) = self.stop_after_first.take() {
+            stop.request(2);
+        }
+        self.inner.run_steps(tables, steps, committed)
+    }
+    fn introspect(
+        &mut self,
+        tables: &rev_db::Tables,
+    ) -> Result<rev_schema::Schema, rev_db::DbError> {
+        self.inner.introspect(tables)
+    }
+}
+
+fn linear(count: usize) -> Project {
+    let files: Vec<(String, String)> = (0..count)
+        .map(|i| {
+            let id = format!("m{i:02}");
+            let parents: Vec<String> = i
+                .checked_sub(1)
+                .map(|p| format!("m{p:02}"))
+                .into_iter()
+                .collect();
+            let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+            (
+                format!("{id}.ron"),
+                migration(&id, &parents, &table(&format!("t{i}"))),
+            )
+        })
+        .collect();
+    project(&files)
+}
+
+#[test]
+fn windows_double_up_to_the_limit_and_events_stay_in_step_order() {
+    let project = linear(20);
+    let mut db = Windows {
+        inner: memory(),
+        sizes: Vec::new(),
+        stop_after_first: None,
+    };
+    let options = Options {
+        max_window: 8,
+        window_budget: std::time::Duration::MAX,
+        ..Options::default()
+    };
+    let mut seen = Vec::new();
+    let report = rev_migrate::migrate(
+        &mut db,
+        &project,
+        &options,
+        Movement::Upgrade,
+        "heads",
+        &mut |event| match event {
+            Event::Started { step, index, .. } => {
+                seen.push(format!("start {} {index}", step.revision))
+            }
+            Event::Finished { step, .. } => seen.push(format!("end {}", step.revision)),
+            _ => {}
+        },
+    )
+    .unwrap();
+    assert_eq!(db.sizes, [1, 2, 4, 8, 5]);
+    assert_eq!(report.applied.len(), 20);
+    let expected: Vec<String> = (0..20)
+        .flat_map(|i| [format!("start m{i:02} {i}"), format!("end m{i:02}")])
+        .collect();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn a_slow_window_halves_the_next_and_one_step_is_the_floor() {
+    let project = linear(4);
+    let mut db = Windows {
+        inner: memory(),
+        sizes: Vec::new(),
+        stop_after_first: None,
+    };
+    // Every window is over a zero budget.
+    let options = Options {
+        window_budget: std::time::Duration::ZERO,
+        ..Options::default()
+    };
+    rev_migrate::migrate(
+        &mut db,
+        &project,
+        &options,
+        Movement::Upgrade,
+        "heads",
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(db.sizes, [1, 1, 1, 1]);
+}
+
+#[test]
+fn a_stop_asked_for_during_a_window_ends_the_run_after_it() {
+    let project = linear(6);
+    let options = Options {
+        window_budget: std::time::Duration::MAX,
+        ..Options::default()
+    };
+    let mut db = Windows {
+        inner: memory(),
+        sizes: Vec::new(),
+        stop_after_first: Some(options.stop.clone()),
+    };
+    let error = rev_migrate::migrate(
+        &mut db,
+        &project,
+        &options,
+        Movement::Upgrade,
+        "heads",
+        &mut |_| {},
+    )
+    .unwrap_err();
+    match error {
+        MigrateError::Interrupted {
+            applied, remaining, ..
+        } => {
+            assert_eq!((applied.len(), remaining), (1, 5));
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(db.sizes, [1]);
+    assert_eq!(rev_migrate::current(&mut db, &options).unwrap(), ["m00"]);
+}
