@@ -90,7 +90,10 @@ impl Batch {
     /// Adds `step` as the batch's step `offset`; returns false, adding
     /// nothing, when it must take the statement-by-statement path.
     pub(super) fn add(&mut self, offset: usize, step: &Step, tables: &Tables) -> bool {
-        if !step.statements.iter().all(|s| plain(&s.sql)) {
+        // A migration this large (bulk data) may not fit the server's
+        // packet limit as one query, where each statement alone does.
+        let size: usize = step.statements.iter().map(|s| s.sql.len()).sum();
+        if size > MAX_BATCH_BYTES || !step.statements.iter().all(|s| plain(&s.sql)) {
             return false;
         }
         let Some(script) = script(step, tables) else {
@@ -453,6 +456,23 @@ mod tests {
             params: vec!["x".to_owned()],
         };
         assert_eq!(inline(&short, |_, v| text(v)), None);
+    }
+
+    #[test]
+    fn a_migration_beyond_the_batch_bound_goes_statement_by_statement() {
+        let row = format!("INSERT INTO t VALUES ('{}')", "x".repeat(1000));
+        let step = Step {
+            revision: "b".to_owned(),
+            direction: rev_sql::Direction::Upgrade,
+            statements: vec![rev_sql::Statement::new(row); MAX_BATCH_BYTES / 1000 + 1],
+            delete_versions: vec![],
+            insert_versions: vec!["b".to_owned()],
+            transactional: true,
+            checksum: "c".to_owned(),
+        };
+        let mut batch = Batch::default();
+        assert!(!batch.add(0, &step, &Tables::default()));
+        assert_eq!(batch.len(), 0);
     }
 
     #[test]
