@@ -3,6 +3,7 @@
 
 mod common;
 mod test_autogenerate;
+mod test_cache;
 mod test_check_misses;
 mod test_cli;
 mod test_conflicts;

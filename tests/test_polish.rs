@@ -110,7 +110,7 @@ fn init_for_a_server_writes_its_url_a_gitignore_and_says_to_copy_the_example() {
     assert!(config.contains("    // environments: {\n"), "{config}");
     assert_eq!(
         std::fs::read_to_string(app.join(".gitignore")).unwrap(),
-        "/rev.db\n/rev.db.lock\n/.env\n"
+        "/rev.db\n/rev.db.lock\n/.env\n/.rev-cache/\n"
     );
     let example = std::fs::read_to_string(app.join(".env.example")).unwrap();
     assert!(

@@ -42,8 +42,26 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Loads the project named by `--config`.
+    /// Loads the project named by `--config`, every migration file in full.
     pub fn project(&self) -> Result<Project, CliError> {
+        self.load(Project::load)
+    }
+
+    /// Loads the project named by `--config` with the migrations' headers
+    /// only (see [`Project::load_headers`]), through the header cache unless
+    /// `REV_NO_CACHE` is set: for the commands that print the graph and
+    /// nothing of what a migration does (heads, branches, history, graph).
+    pub fn project_headers(&self) -> Result<Project, CliError> {
+        let use_cache = std::env::var_os("REV_NO_CACHE").is_none_or(|v| v.is_empty() || v == "0");
+        self.load(|config| Project::load_headers(config, use_cache))
+    }
+
+    /// Loads the project named by `--config` with `load`, turning a missing
+    /// or misnamed config file into a usage error with a hint.
+    fn load(
+        &self,
+        load: impl FnOnce(&std::path::Path) -> Result<Project, rev_project::ProjectError>,
+    ) -> Result<Project, CliError> {
         let config = &self.cli.config;
         if config.is_dir() {
             let inside = config.join("rev.ron");
@@ -57,7 +75,7 @@ impl Ctx {
                 error.hint("pass the path of a rev.ron, or run `rev init` to create one")
             });
         }
-        match Project::load(config) {
+        match load(config) {
             Ok(project) => Ok(project),
             Err(rev_project::ProjectError::NoConfig(path)) => Err(no_config(&path)),
             Err(error) => Err(error.into()),

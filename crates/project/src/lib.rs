@@ -4,6 +4,7 @@
 //! Loading is all or nothing: one bad file fails the whole load, with the
 //! file, line and column at fault, before any database is touched.
 
+mod cache;
 mod config;
 mod fast;
 mod migration;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use rev_graph::{BuildError, Graph, NodeIndex, RevisionSpec};
 
+pub use cache::{HeaderLoad, CACHE_DIR};
 pub use config::{config_template, Config, Env};
 pub use migration::{
     new_revision_id, now_rfc3339, replace_parents, slug, Acknowledged, Migration, ParseFailure,
@@ -134,26 +136,16 @@ pub struct Project {
     pub replaced: Vec<MigrationFile>,
     /// The graph the files form; a node's input index is its position in `files`.
     pub graph: Graph,
+    /// `Some` when the project was loaded by [`Project::load_headers`]: its
+    /// migrations carry their headers only (see [`Project::headers_only`]).
+    headers: Option<HeaderLoad>,
 }
 
 impl Project {
-    /// Loads the project whose config file is `config_path`.
+    /// Loads the project whose config file is `config_path`: every migration
+    /// file read and parsed in full (operations, checksum and all).
     pub fn load(config_path: &Path) -> Result<Project, ProjectError> {
-        let text = match fs::read_to_string(config_path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ProjectError::NoConfig(config_path.to_owned()))
-            }
-            Err(e) => return Err(io_error(config_path)(e)),
-        };
-        let config: Config = migration::parse_ron(&text).map_err(|f| ProjectError::Parse {
-            path: config_path.to_owned(),
-            line: f.line,
-            col: f.col,
-            message: f.message,
-        })?;
-        // "rev.ron" has the empty parent, which keeps printed paths relative and short.
-        let root = config_path.parent().unwrap_or(Path::new("")).to_owned();
+        let (root, config) = read_config(config_path)?;
         let versions = root.join(&config.migrations).join("versions");
         let (files, replaced) = squash::split(read_migrations(&versions)?);
         let graph = build_graph(&files)?;
@@ -163,7 +155,51 @@ impl Project {
             files,
             replaced,
             graph,
+            headers: None,
         })
+    }
+
+    /// Loads the project whose config file is `config_path` for the commands
+    /// that print the graph and nothing of what a migration does (`heads`,
+    /// `branches`, `history`, `graph`): each migration carries its header
+    /// only, i.e. `id`, `parents`, `message`, `created`, `branch_labels`,
+    /// `depends_on`, `transactional` and `replaces`; its `upgrade`,
+    /// `downgrade` and `acknowledged` are empty whatever the file says, so its
+    /// [`Migration::checksum`] is not the file's. Never run, plan, check or
+    /// show a migration from such a project; [`Project::headers_only`] tells one.
+    ///
+    /// With `use_cache`, the headers come from the header cache under the
+    /// project root ([`CACHE_DIR`]) for every file whose name, size, mtime and
+    /// inode are those recorded (and whose mtime is not within a couple of
+    /// seconds of the cache's own, git's "racy" rule); every other file is
+    /// read and parsed as [`Project::load`] does, with the same errors, and
+    /// the cache is rewritten when anything changed. A missing, corrupt or
+    /// foreign cache is rebuilt, and a cache that cannot be written (a
+    /// read-only checkout) is left alone: neither is ever an error. The
+    /// graph, and every error, are those [`Project::load`] gives.
+    pub fn load_headers(config_path: &Path, use_cache: bool) -> Result<Project, ProjectError> {
+        let (root, config) = read_config(config_path)?;
+        let versions = root.join(&config.migrations).join("versions");
+        let cache_file = use_cache.then(|| cache::path(&root));
+        let (files, load) =
+            cache::read_headers(&versions, cache_file.as_deref(), &config.migrations)?;
+        let (files, replaced) = squash::split(files);
+        let graph = build_graph(&files)?;
+        Ok(Project {
+            root,
+            config,
+            files,
+            replaced,
+            graph,
+            headers: Some(load),
+        })
+    }
+
+    /// Returns how the files were read when the project was loaded by
+    /// [`Project::load_headers`] (its migrations then carry their headers
+    /// only), and `None` when every file was read in full.
+    pub fn headers_only(&self) -> Option<HeaderLoad> {
+        self.headers
     }
 
     /// Builds a project from migration files compiled into a program (see
@@ -203,6 +239,7 @@ impl Project {
             files,
             replaced,
             graph,
+            headers: None,
         })
     }
 
@@ -282,6 +319,7 @@ impl Project {
             files,
             replaced,
             graph,
+            headers: self.headers,
         })
     }
 
@@ -348,6 +386,26 @@ impl Project {
     }
 }
 
+/// Reads `rev.ron`: returns the project root (its directory) and the config.
+fn read_config(config_path: &Path) -> Result<(PathBuf, Config), ProjectError> {
+    let text = match fs::read_to_string(config_path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(ProjectError::NoConfig(config_path.to_owned()))
+        }
+        Err(e) => return Err(io_error(config_path)(e)),
+    };
+    let config: Config = migration::parse_ron(&text).map_err(|f| ProjectError::Parse {
+        path: config_path.to_owned(),
+        line: f.line,
+        col: f.col,
+        message: f.message,
+    })?;
+    // "rev.ron" has the empty parent, which keeps printed paths relative and short.
+    let root = config_path.parent().unwrap_or(Path::new("")).to_owned();
+    Ok((root, config))
+}
+
 /// Returns what the graph needs to know of a migration.
 pub fn spec(migration: &Migration) -> RevisionSpec {
     RevisionSpec {
@@ -376,21 +434,37 @@ fn is_editor_or_hidden(name: &str) -> bool {
 /// file (after following a symlink) is an error naming it, and no device or
 /// FIFO is ever opened.
 pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
+    let paths = list_migrations(dir)?;
+    let (files, _) = read_parallel(paths, |path, buffer| {
+        Ok((read_migration(path, buffer)?, ()))
+    })?;
+    Ok(files)
+}
+
+/// Returns the paths of the migration files of a versions directory, sorted
+/// by name, with [`read_migrations`]'s rules: a missing directory holds none, editor
+/// and hidden files are skipped, and an entry named `*.ron` that is not a
+/// regular file (or whose name is not UTF-8) is an error naming it.
+fn list_migrations(dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io_error(dir)(e)),
     };
-    let mut names = Vec::new();
+    let mut paths = Vec::new();
     for entry in entries {
         let entry = entry.map_err(io_error(dir))?;
-        let name = entry.file_name();
+        // One allocation per entry: the path, whose last component is the name.
+        let path = entry.path();
+        let Some(name) = path.file_name() else {
+            continue;
+        };
         let Some(text_name) = name.to_str() else {
             // A name that is not UTF-8 is not one rev writes; only a
             // `.ron` one could be meant as a migration.
-            if Path::new(&name).extension().is_some_and(|e| e == "ron") {
+            if path.extension().is_some_and(|e| e == "ron") {
                 return Err(ProjectError::NotAMigrationFile {
-                    path: dir.join(&name),
+                    path,
                     reason: "the file name is not UTF-8".to_owned(),
                 });
             }
@@ -400,17 +474,16 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
             continue;
         }
         // The directory entry's type needs no extra stat call per file.
-        let file_type = entry.file_type().map_err(io_error(&entry.path()))?;
+        let file_type = entry.file_type().map_err(io_error(&path))?;
         if file_type.is_file() {
-            names.push(name);
+            paths.push(path);
             continue;
         }
-        let path = dir.join(&name);
         let reason = if file_type.is_symlink() {
             match fs::metadata(&path) {
                 // A symlink to a regular file is read like one.
                 Ok(target) if target.is_file() => {
-                    names.push(name);
+                    paths.push(path);
                     continue;
                 }
                 Ok(target) => format!(
@@ -424,30 +497,54 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
         };
         return Err(ProjectError::NotAMigrationFile { path, reason });
     }
-    // All files share the directory, so ordering the names orders the paths;
-    // comparing whole paths component by component costs far more.
-    names.sort_unstable();
-    let paths: Vec<PathBuf> = names.iter().map(|name| dir.join(name)).collect();
-    // Reading and parsing are independent per file: spread them over the cores,
-    // keeping file-name order so errors and graph input stay deterministic.
+    // All paths share the directory, so ordering their bytes orders the
+    // names; comparing paths component by component (Path's order) costs
+    // far more.
+    paths.sort_unstable_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    Ok(paths)
+}
+
+/// Runs `read` on every job, spread over the cores, and returns the two
+/// parts of its results in the jobs' order, or the error of the first job
+/// (in that order) that failed. Reading and parsing are independent per
+/// file; keeping file-name order keeps errors and graph input deterministic.
+/// `read` gets a buffer to reuse from one file to the next. The results come
+/// in two vectors so that the first (the files) is collected in place, not
+/// copied out of pairs.
+fn read_parallel<J: Send, T: Send, X: Send>(
+    jobs: Vec<J>,
+    read: impl Fn(J, &mut Vec<u8>) -> Result<(T, X), ProjectError> + Sync,
+) -> Result<(Vec<T>, Vec<X>), ProjectError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let chunk = paths.len().div_ceil(threads).max(64);
-    // Each thread fills its own run of slots, so the files land in their final
-    // vector directly: no per-thread vectors to copy together afterwards.
-    let mut paths = paths;
-    let mut slots: Vec<Option<MigrationFile>> = Vec::new();
-    slots.resize_with(paths.len(), || None);
+    let chunk = jobs.len().div_ceil(threads).max(64);
+    // Each thread fills its own run of slots, so the results land in their
+    // final vector directly: no per-thread vectors to copy together afterwards.
+    let mut jobs: Vec<Option<J>> = jobs.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<T>> = Vec::new();
+    slots.resize_with(jobs.len(), || None);
+    let mut extras: Vec<Option<X>> = Vec::new();
+    extras.resize_with(jobs.len(), || None);
+    let read = &read;
     let results: Vec<Result<(), ProjectError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = paths
+        let handles: Vec<_> = jobs
             .chunks_mut(chunk)
             .zip(slots.chunks_mut(chunk))
-            .map(|(paths, slots)| {
+            .zip(extras.chunks_mut(chunk))
+            .map(|((jobs, slots), extras)| {
                 scope.spawn(move || {
                     let mut buffer = Vec::with_capacity(4096);
-                    for (path, slot) in paths.iter_mut().zip(slots) {
-                        *slot = Some(read_migration(std::mem::take(path), &mut buffer)?);
+                    for ((job, slot), extra) in jobs.iter_mut().zip(slots).zip(extras) {
+                        if let Some(job) = job.take() {
+                            let (value, more) = read(job, &mut buffer)?;
+                            *slot = Some(value);
+                            *extra = Some(more);
+                        }
                     }
                     Ok(())
                 })
@@ -468,11 +565,12 @@ pub fn read_migrations(dir: &Path) -> Result<Vec<MigrationFile>, ProjectError> {
     for result in results {
         result?;
     }
-    // `filter_map` collects in place (Option<MigrationFile> has the same
-    // layout), where `flatten` would copy into a new vector.
+    // `filter_map` collects in place (an `Option<T>` has `T`'s layout when
+    // `T` has a niche, as a `MigrationFile` does), where `flatten` would
+    // copy into a new vector.
     #[allow(clippy::filter_map_identity)]
-    let files = slots.into_iter().filter_map(|slot| slot).collect();
-    Ok(files)
+    let results = slots.into_iter().filter_map(|slot| slot).collect();
+    Ok((results, extras.into_iter().flatten().collect()))
 }
 
 /// Returns what a file type is, for an error message.
@@ -500,28 +598,61 @@ fn kind_of(file_type: &fs::FileType) -> &'static str {
 }
 
 fn read_migration(path: PathBuf, buffer: &mut Vec<u8>) -> Result<MigrationFile, ProjectError> {
+    read_file(&path, buffer, false)?;
+    parse_migration(path, buffer)
+}
+
+/// Reads a migration file like [`read_migration`], and returns the size,
+/// mtime and inode of what was read (taken from the open file, so that they
+/// describe the contents read, not a file renamed over it since).
+fn read_migration_stamped(
+    path: PathBuf,
+    buffer: &mut Vec<u8>,
+) -> Result<(MigrationFile, cache::Stamp), ProjectError> {
+    let stamp = read_file(&path, buffer, true)?;
+    let file = parse_migration(path, buffer)?;
+    Ok((file, stamp.unwrap_or_default()))
+}
+
+/// Reads a file into `buffer`, up to [`MAX_MIGRATION_FILE`]; with `stamp`,
+/// returns its stamp too.
+fn read_file(
+    path: &Path,
+    buffer: &mut Vec<u8>,
+    stamp: bool,
+) -> Result<Option<cache::Stamp>, ProjectError> {
     buffer.clear();
     // Reading through `Take` skips the size-hint stat that fs::read does: one
     // open and two reads per file is what a 100,000-file history can afford.
-    let file = match fs::File::open(&path) {
+    let file = match fs::File::open(path) {
         Ok(file) => file,
-        Err(e) => return Err(io_error(&path)(e)),
+        Err(e) => return Err(io_error(path)(e)),
+    };
+    let stamp = if stamp {
+        Some(cache::Stamp::of(&file.metadata().map_err(io_error(path))?))
+    } else {
+        None
     };
     // Reading one byte past the bound tells a file over it without a stat
     // call, and bounds what a file swapped in after the listing can cost.
     if let Err(e) = io::Read::read_to_end(&mut io::Read::take(file, MAX_MIGRATION_FILE + 1), buffer)
     {
-        return Err(io_error(&path)(e));
+        return Err(io_error(path)(e));
     }
     if buffer.len() as u64 > MAX_MIGRATION_FILE {
         return Err(ProjectError::NotAMigrationFile {
-            path,
+            path: path.to_owned(),
             reason: format!(
                 "larger than {} MiB, far beyond any migration file",
                 MAX_MIGRATION_FILE / (1024 * 1024)
             ),
         });
     }
+    Ok(stamp)
+}
+
+/// Parses the text of a migration file read into `buffer`.
+fn parse_migration(path: PathBuf, buffer: &[u8]) -> Result<MigrationFile, ProjectError> {
     let text = match std::str::from_utf8(buffer) {
         Ok(text) => text,
         Err(e) => {
@@ -599,8 +730,8 @@ fn build_graph_from(
 
 /// Creates a new project in `dir`: `rev.ron` (with a URL for `dialect`),
 /// `migrations/versions/`, `models/`, `.env.example`, and a `.gitignore` for
-/// the SQLite file, its lock and `.env` unless one exists. Refuses to
-/// overwrite an existing `rev.ron`.
+/// the SQLite file, its lock, `.env` and the header cache ([`CACHE_DIR`])
+/// unless one exists. Refuses to overwrite an existing `rev.ron`.
 pub fn init(dir: &Path, dialect: &str) -> Result<Vec<PathBuf>, ProjectError> {
     let config = dir.join("rev.ron");
     if config.exists() {
@@ -621,9 +752,10 @@ pub fn init(dir: &Path, dialect: &str) -> Result<Vec<PathBuf>, ProjectError> {
     );
     fs::write(&env, example).map_err(io_error(&env))?;
     let mut created = vec![config, versions, models, env];
-    // The SQLite file, its lock and the developer's .env are local, never committed.
+    // The SQLite file, its lock, the developer's .env and the header cache
+    // are local, never committed.
     let ignore = dir.join(".gitignore");
-    let ignored = "/rev.db\n/rev.db.lock\n/.env\n";
+    let ignored = "/rev.db\n/rev.db.lock\n/.env\n/.rev-cache/\n";
     if !ignore.exists() {
         fs::write(&ignore, ignored).map_err(io_error(&ignore))?;
         created.push(ignore);
