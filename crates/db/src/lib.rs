@@ -128,6 +128,26 @@ pub struct StepFailure {
     pub error: DbError,
 }
 
+/// Runs `steps[index]` alone through [`Backend::run_step`] and reports it
+/// committed: the path of a step that a backend's [`Backend::run_steps`]
+/// cannot send with others.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn run_alone(
+    backend: &mut dyn Backend,
+    tables: &Tables,
+    steps: &[Step],
+    index: usize,
+    committed: &mut dyn FnMut(usize),
+) -> Result<(), StepFailure> {
+    if let Some(step) = steps.get(index) {
+        backend
+            .run_step(tables, step)
+            .map_err(|error| StepFailure { index, error })?;
+        committed(index);
+    }
+    Ok(())
+}
+
 /// What every backend must do. The engine never asks which backend it has.
 pub trait Backend {
     /// Returns the dialect that renders SQL for this database.

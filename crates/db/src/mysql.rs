@@ -645,19 +645,23 @@ async fn record_history(
     .map_err(other)
 }
 
+/// Returns the version rows a step's statements may run against: each row
+/// it removes, expected once, and each it adds (and does not also remove),
+/// expected absent.
+fn expected_versions(step: &Step) -> impl Iterator<Item = (&String, i64)> + '_ {
+    step.delete_versions.iter().map(|v| (v, 1)).chain(
+        step.insert_versions
+            .iter()
+            .filter(|v| !step.delete_versions.contains(v))
+            .map(|v| (v, 0)),
+    )
+}
+
 /// Checks, before any statement runs, that the version rows to remove are
 /// there and the ones to add are not, since MySQL cannot undo the DDL later.
 async fn check_versions(conn: &mut Conn, version_table: &str, step: &Step) -> Result<(), DbError> {
     let sql = format!("SELECT COUNT(*) FROM {version_table} WHERE `version_num` = ?");
-    for (version, expected) in step
-        .delete_versions
-        .iter()
-        .map(|v| (v, 1))
-        .chain(step.insert_versions.iter().map(|v| (v, 0)))
-    {
-        if expected == 0 && step.delete_versions.contains(version) {
-            continue;
-        }
+    for (version, expected) in expected_versions(step) {
         let row: Option<Row> = conn
             .exec_first(&sql, (version.as_str(),))
             .await
@@ -855,13 +859,7 @@ impl Backend for MysqlBackend {
             }
             if taken == 0 {
                 // Not plainly batchable: one statement at a time.
-                if let Some(step) = rest.first() {
-                    self.run_step(tables, step).map_err(|error| StepFailure {
-                        index: start,
-                        error,
-                    })?;
-                    committed(start);
-                }
+                crate::run_alone(self, tables, steps, start, committed)?;
                 start += 1;
                 continue;
             }
@@ -890,9 +888,7 @@ impl Backend for MysqlBackend {
                 // statement-by-statement path says why, or resumes the
                 // journal's step.
                 None => {
-                    self.run_step(tables, step)
-                        .map_err(|error| StepFailure { index, error })?;
-                    committed(index);
+                    crate::run_alone(self, tables, steps, index, committed)?;
                     start = index + 1;
                 }
                 Some(error) => return Err(StepFailure { index, error }),

@@ -1097,13 +1097,7 @@ impl Backend for PostgresBackend {
                 .take_while(|step| step.transactional && !journal::journalled(&self.dialect, step))
                 .count();
             if windowable < 2 {
-                if let Some(step) = rest.first() {
-                    self.run_step(tables, step).map_err(|error| StepFailure {
-                        index: start,
-                        error,
-                    })?;
-                    committed(start);
-                }
+                crate::run_alone(self, tables, steps, start, committed)?;
                 start += 1;
                 continue;
             }
@@ -1152,12 +1146,8 @@ impl Backend for PostgresBackend {
                     // The step before committed, yet its token did not last
                     // (a pooler that hands each transaction another session):
                     // the rest of the window goes one step at a time.
-                    for (offset, step) in sent.iter().enumerate().skip(done) {
-                        self.run_step(tables, step).map_err(|error| StepFailure {
-                            index: start + offset,
-                            error,
-                        })?;
-                        committed(start + offset);
+                    for index in start + done..start + windowable {
+                        crate::run_alone(self, tables, steps, index, committed)?;
                     }
                 }
             }

@@ -122,15 +122,7 @@ fn script(step: &Step, tables: &Tables) -> Option<Vec<(Part, String)>> {
     if !statements.is_empty() {
         // As `check_versions` and `journal::run` check before a statement runs.
         let mut ok = format!("(SELECT COUNT(*) FROM {journal_table}) = 0");
-        for (version, expected) in step
-            .delete_versions
-            .iter()
-            .map(|v| (v, 1))
-            .chain(step.insert_versions.iter().map(|v| (v, 0)))
-        {
-            if expected == 0 && step.delete_versions.contains(version) {
-                continue;
-            }
+        for (version, expected) in super::expected_versions(step) {
             let _ = write!(
                 ok,
                 " AND (SELECT COUNT(*) FROM {version_table} WHERE `version_num` = {}) = {expected}",
