@@ -657,14 +657,7 @@ fn judge(
         .map_err(failed)?;
     for (index, statement) in ran.iter().enumerate() {
         if let Err(e) = replies.next().ok_or_else(missing)? {
-            return Err(DbError::Statement {
-                revision: step.revision.clone(),
-                direction: step.direction.as_str(),
-                index: index + 1,
-                sql: statement.sql.clone(),
-                message: pg_message(e),
-                partially_applied: false,
-            });
+            return Err(statement_failed(step, index, statement, e));
         }
     }
     for change in changes {
@@ -879,14 +872,7 @@ fn judge_windowed(
     }
     for (index, statement) in step.statements.iter().enumerate() {
         if let Some(Err(e)) = replies.next() {
-            return Verdict::Failed(DbError::Statement {
-                revision: step.revision.clone(),
-                direction: step.direction.as_str(),
-                index: index + 1,
-                sql: statement.sql.clone(),
-                message: pg_message(e),
-                partially_applied: false,
-            });
+            return Verdict::Failed(statement_failed(step, index, statement, e));
         }
     }
     for change in &windowed.changes {
@@ -902,6 +888,24 @@ fn judge_windowed(
         }
     }
     Verdict::Committed
+}
+
+/// Returns the error of a step whose statement `index` (0-based) failed in
+/// its transaction, which rolled back with it.
+fn statement_failed(
+    step: &Step,
+    index: usize,
+    statement: &rev_sql::Statement,
+    error: &tokio_postgres::Error,
+) -> DbError {
+    DbError::Statement {
+        revision: step.revision.clone(),
+        direction: step.direction.as_str(),
+        index: index + 1,
+        sql: statement.sql.clone(),
+        message: pg_message(error),
+        partially_applied: false,
+    }
 }
 
 /// Returns an error of a step's bookkeeping (BEGIN, the version and history
